@@ -120,6 +120,35 @@ def cmd_verify(cfg: config.Config, args: argparse.Namespace) -> int:
     return 0 if ok else EXIT_FAILURE
 
 
+def _expire_args(p: argparse.ArgumentParser) -> None:
+    from smsreg import expire
+    expire.configure_parser(p)
+
+
+def cmd_expire(cfg: config.Config, args: argparse.Namespace) -> int:
+    from smsreg import expire
+    return expire.run(cfg, args)
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
+
+
+def cmd_run(cfg: config.Config, args: argparse.Namespace) -> int:
+    from smsreg import runner
+    return runner.run(cfg)
+
+
+def _simulate_args(p: argparse.ArgumentParser) -> None:
+    from smsreg.smsc import cli as smsc_cli
+    smsc_cli.configure_parser(p)
+
+
+def cmd_simulate(cfg: config.Config, args: argparse.Namespace) -> int:
+    from smsreg.smsc import cli as smsc_cli
+    return smsc_cli.run(args)
+
+
 _Command = tuple[str, Callable[[config.Config, argparse.Namespace], int], str,
                  Callable[[argparse.ArgumentParser], None] | None]
 _COMMANDS: list[_Command] = [
@@ -129,4 +158,9 @@ _COMMANDS: list[_Command] = [
     ("passwd", cmd_passwd, "set a citizen's own password (read from stdin); stops its expiry", _username_arg),
     ("verify", cmd_verify, "check a password (read from stdin); exit 0 if it matches, 1 if not", _username_arg),
     ("check-config", cmd_check_config, "validate the configuration and print it, secrets masked", None),
+    ("run", cmd_run, "the SMPP worker, in the foreground; SIGTERM/SIGINT stop it gracefully", _run_args),
+    ("expire", cmd_expire, "rotate first passwords not changed in time and queue reminders (cron)",
+     _expire_args),
+    ("simulate-smsc", cmd_simulate, "the project's SMSC simulator (SMPP 3.4 server) for demos and tests",
+     _simulate_args),
 ]
