@@ -75,14 +75,16 @@ class Registrar:
         self._rules = rules(cfg.registration)
         self._hasher = hasher or passwords.Hasher(cfg.passwords)
 
-    def prepare(self, mo: Mo) -> Prepared:
+    def prepare(self, mo: Mo, failure: parse.SyntaxFailure | None = None) -> Prepared:
         """Decode, parse, normalise the sender and, for a valid request, make and hash the password."""
         smpp = self._cfg.smpp
         phone = msisdn.normalize(mo.source_addr, mo.source_ton)
         text = codec.decode_mo(mo.payload, mo.data_coding, default_alphabet=smpp.mo_default_alphabet,
                                latin1_codec=smpp.latin1_codec)
         parsed: parse.Registration | parse.SyntaxFailure
-        if text is None:
+        if failure is not None:
+            parsed = failure  # e.g. an incomplete concatenated message
+        elif text is None:
             parsed = parse.SyntaxFailure("undecodable")
         else:
             parsed = parse.parse_registration(text, vietnam_date(mo.received_at), self._rules)
@@ -94,9 +96,10 @@ class Registrar:
     def commit(self, conn: psycopg.Connection[tuple[object, ...]], prep: Prepared) -> Result:
         """Run the MO's transaction on conn and commit it. psycopg errors propagate (wrap them)."""
         with conn.transaction():
-            return self._transaction(conn, prep)
+            return self.record(conn, prep)
 
-    def _transaction(self, conn: psycopg.Connection[tuple[object, ...]], prep: Prepared) -> Result:
+    def record(self, conn: psycopg.Connection[tuple[object, ...]], prep: Prepared) -> Result:
+        """The statements of commit() inside the caller's transaction (used by reassembly)."""
         mo = prep.mo
         key = redelivery_key(mo)
         window = self._cfg.registration.redelivery_window_s
