@@ -1,0 +1,136 @@
+"""One ESME connection on the SMSC side: a reader thread, framing, and a locked writer."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import struct
+import threading
+from typing import Protocol
+
+from smsreg.smsc import pdus
+
+logger = logging.getLogger(__name__)
+
+RECEIVER = "receiver"
+TRANSMITTER = "transmitter"
+TRANSCEIVER = "transceiver"
+_RECV_BYTES = 65536
+# A peer that stops reading must not wedge the thread writing to it forever.
+SEND_TIMEOUT_S = 10
+
+
+class FrameHandler(Protocol):
+    """What a link reports to (the protocol handler)."""
+
+    def on_frame(self, link: EsmeLink, frame: bytes) -> None:
+        """A whole PDU arrived."""
+
+    def on_framing_error(self, link: EsmeLink, error: pdus.FramingError) -> None:
+        """The stream is out of sync; the link is about to close."""
+
+    def on_closed(self, link: EsmeLink) -> None:
+        """The link is closed (either side); called once, from the reader thread."""
+
+
+class EsmeLink:
+    """A TCP connection from one ESME, bound or not."""
+
+    def __init__(self, sock: socket.socket, link_id: int, handler: FrameHandler) -> None:
+        self.sock = sock
+        self.link_id = link_id
+        host, port = sock.getpeername()[:2]
+        self.peer = f"{host}:{port}"
+        self.mode: str | None = None  # set by a successful bind
+        self.system_id: str | None = None
+        self._handler = handler
+        self._send_lock = threading.Lock()
+        self._closing = False
+        self._thread = threading.Thread(target=self._read_loop, name=f"smsc-link-{link_id}", daemon=True)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", SEND_TIMEOUT_S, 0))
+
+    @property
+    def closed(self) -> bool:
+        """True once the link is closing or closed: nothing more is sent on it."""
+        return self._closing
+
+    @property
+    def can_receive(self) -> bool:
+        """Bound as receiver or transceiver and still open: it may be sent deliver_sm."""
+        return self.mode in (RECEIVER, TRANSCEIVER) and not self._closing
+
+    @property
+    def can_transmit(self) -> bool:
+        """Bound as transmitter or transceiver: it may send submit_sm."""
+        return self.mode in (TRANSMITTER, TRANSCEIVER)
+
+    def start(self) -> None:
+        """Start reading."""
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        """Wait for the reader thread to end."""
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    def send(self, data: bytes) -> bool:
+        """Write one or more whole PDUs; on failure abort the link and return False."""
+        if self._closing:
+            return False
+        try:
+            with self._send_lock:
+                self.sock.sendall(data)
+        except OSError as exc:
+            logger.info("link %d: write failed (%s); dropping it", self.link_id, exc)
+            self.abort()
+            return False
+        return True
+
+    def send_and_close(self, data: bytes) -> None:
+        """Write a final PDU (unbind_resp) and close the link in an orderly way."""
+        self.send(data)
+        self._closing = True
+        self._shutdown()
+
+    def unbind(self, data: bytes) -> None:
+        """Send an SMSC-initiated unbind; nothing more is sent, the unbind_resp closes the link."""
+        self.send(data)
+        self._closing = True
+
+    def abort(self) -> None:
+        """Close abruptly, as a crashed SMSC or a cut cable would: RST, no unbind."""
+        self._closing = True
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass  # already closed
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        # shutdown() rather than close(): it wakes the reader blocked in recv().
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _read_loop(self) -> None:
+        framer = pdus.Framer()
+        try:
+            while True:
+                data = self.sock.recv(_RECV_BYTES)
+                if not data:
+                    return
+                for frame in framer.feed(data):
+                    self._handler.on_frame(self, frame)
+        except pdus.FramingError as exc:
+            self._handler.on_framing_error(self, exc)
+        except OSError as exc:
+            if not self._closing:
+                logger.info("link %d: read failed: %s", self.link_id, exc)
+        except Exception:
+            logger.exception("link %d: handler failed; dropping the link", self.link_id)
+        finally:
+            self._closing = True
+            self.sock.close()
+            self._handler.on_closed(self)
