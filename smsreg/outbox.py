@@ -1,0 +1,52 @@
+"""The outbound queue in SQL: claim with SKIP LOCKED and a lease, then settle each claimed row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import psycopg
+
+from smsreg import receipts, sql
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    destination: str
+    body: str
+    attempts: int
+    mo_received_at: dt.datetime | None
+
+
+def claim(conn: Conn, limit: int, worker: str, lease_s: float) -> list[Claimed]:
+    with conn.transaction():
+        rows = conn.execute(sql.Q["claim_outbound"], {"limit": limit, "worker": worker, "lease_s": lease_s})
+        return [Claimed(int(r[0]), str(r[1]), str(r[2]), int(r[3]), r[4])  # type: ignore[call-overload, arg-type]
+                for r in rows.fetchall()]
+
+
+def mark_submitted(conn: Conn, row_id: int, message_ids: list[str]) -> None:
+    with conn.transaction():
+        conn.execute(sql.Q["mark_submitted"], {"id": row_id, "message_ids": message_ids})
+
+
+def release(conn: Conn, row_ids: list[int], delay_s: float, error: str) -> None:
+    with conn.transaction():
+        conn.execute(sql.Q["release_outbound"], {"ids": row_ids, "delay_s": delay_s, "error": error})
+
+
+def fail(conn: Conn, row_id: int, error: str) -> None:
+    with conn.transaction():
+        conn.execute(sql.Q["fail_outbound"], {"id": row_id, "error": error})
+
+
+def record_receipt(conn: Conn, receipt: receipts.Receipt) -> int:
+    """Mark the reply a receipt is about; the number of rows it matched (0 for a stranger's)."""
+    if not receipt.message_id:
+        return 0
+    with conn.transaction():
+        return conn.execute(sql.Q["record_receipt"], {
+            "state": receipt.row_state, "message_ids": receipts.id_forms(receipt.message_id)}).rowcount
