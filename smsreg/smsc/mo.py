@@ -68,13 +68,14 @@ def split_payload(payload: bytes, data_coding: int, parts: int | None = None) ->
 
 
 def _safe_cut(payload: bytes, start: int, end: int, data_coding: int) -> int:
+    """Move a cut off the middle of a character: back if the segment stays non-empty, else forward."""
     if data_coding == 8:
-        end -= (end - start) % 2
-        if end - 2 > start and 0xD8 <= payload[end - 2] <= 0xDB:  # high surrogate: keep the pair
-            end -= 2
-    elif data_coding == 0 and end - 1 > start and payload[end - 1] == _GSM_ESCAPE:
-        end -= 1
-    return end
+        end = max(end - (end - start) % 2, start + 2)
+        if 0xD8 <= payload[end - 2] <= 0xDB:  # a high surrogate: keep it with its pair
+            end = end - 2 if end - 2 > start else end + 2
+    elif data_coding == 0 and payload[end - 1] == _GSM_ESCAPE:  # 0x1B only ever leads an escape
+        end = end - 1 if end - 1 > start else end + 1
+    return min(end, len(payload))
 
 
 def udh(reference: int, total: int, seqnum: int, ref16: bool = False) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -40,3 +41,13 @@ def connect(smsc: Simulator) -> Iterator[Callable[..., Esme]]:
 @pytest.fixture
 def esme(connect: Callable[..., Esme]) -> Esme:
     return connect()
+
+
+def eventually(predicate: Callable[[], bool], timeout: float = WAIT_S) -> bool:
+    """Poll predicate until it holds or timeout passes (for state with no wait method)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

@@ -114,7 +114,7 @@ class Esme:
         while not self._stop.is_set():
             try:
                 pdu = self.client.read_pdu()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError):
                 break
@@ -144,6 +144,10 @@ class Esme:
             self._cond.notify_all()
         if status is not None:
             self._reply(f"{pdu.command}_resp", pdu, status=status)
+
+    def ack(self, mo: Any, status: int = 0) -> None:
+        """Answer a deliver_sm / data_sm by hand (for a status_for that returned None)."""
+        self._reply(f"{mo.command}_resp", mo, status=status)
 
     def _reply(self, command: str, request: Any, status: int = 0) -> None:
         resp = smpplib.smpp.make_pdu(command, client=self.client, status=status)
