@@ -313,8 +313,8 @@ def _check_section(name: str, section: Any) -> None:
     """Rules that tie several keys of one section together."""
     if isinstance(section, DatabaseConfig) and section.pool_min > section.pool_max:
         raise errors.ConfigError("database.pool_min: must not exceed database.pool_max")
-    if isinstance(section, SmppConfig) and section.reconnect_min_s > section.reconnect_max_s:
-        raise errors.ConfigError("smpp.reconnect_min_s: must not exceed smpp.reconnect_max_s")
+    if isinstance(section, SmppConfig):
+        _check_smpp(section)
     if isinstance(section, ExpiryConfig):
         section.after_s  # noqa: B018 - validates the duration
     if isinstance(section, MetricsConfig):
@@ -324,6 +324,20 @@ def _check_section(name: str, section: Any) -> None:
             template = getattr(section, key)
             if "{0}" not in template or "{1}" not in template:
                 raise errors.ConfigError(f"replies.{key}: must contain {{0}} (user name) and {{1}} (password)")
+
+
+# SMPP 3.4 §4.1: C-Octet Strings including their NUL; longer values would be cut silently.
+_SMPP_MAX_CHARS = {"system_id": 15, "password": 8, "system_type": 12, "address_range": 40, "source_addr": 20}
+
+
+def _check_smpp(section: SmppConfig) -> None:
+    if section.reconnect_min_s > section.reconnect_max_s:
+        raise errors.ConfigError("smpp.reconnect_min_s: must not exceed smpp.reconnect_max_s")
+    for key, limit in _SMPP_MAX_CHARS.items():
+        value = getattr(section, key)
+        text = value.reveal() if isinstance(value, Secret) else value
+        if len(text) > limit or not text.isascii():
+            raise errors.ConfigError(f"smpp.{key}: at most {limit} ASCII characters (SMPP 3.4)")
 
 
 def parse_listen(key: str, value: str) -> tuple[str, int]:

@@ -121,9 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("action", choices=["run"])
     parser.add_argument("--dir", default=".pgdata", type=Path, help="where a throwaway cluster lives")
     parser.add_argument("--database", help="also create this database and export SMSREG_DATABASE_URL")
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--" not in argv:
+        parser.error("a command to run is required after --")
+    split = argv.index("--")
+    args, command = parser.parse_args(argv[:split]), argv[split + 1:]
     if not command:
         parser.error("a command to run is required after --")
     with ensure(args.dir) as dsn:
