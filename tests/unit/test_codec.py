@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsreg import codec
+from smsreg import codec, config
 from tests.unit import strategies
 
 # TS 23.038 default alphabet, written out independently of codec.GSM_BASIC: the
@@ -396,3 +398,78 @@ def test_split_udh_never_raises(payload: bytes) -> None:
     concat, rest = codec.split_udh(payload)
     assert len(rest) < max(len(payload), 1)
     assert concat is None or 1 <= concat.seq <= concat.total
+
+
+# §1 and /work/shared/seed/translation.md, verbatim.
+SUCCESS = (
+    "TK: {0}, MK: {1} la tai khoan su dung HT Chinh quyen đien tu. "
+    "De nghi anh chi doi mat khau trong vong 03 ngay de bao mat. Cam on!"
+)
+SYNTAX_ERROR = (
+    "Loi. Tin nhan sai cu phap. Cu phap dung la: TK,Ho va ten,soCMND,nn.tt.nnnn "
+    "(ngay thang nam sinh)"
+)
+DUPLICATE_ID = (
+    "So CMND da duoc su dung de dang ky tai khoan tren he thong Chinh quyen dien tu"
+)
+DUPLICATE_PHONE = "So dien thoai nay da duoc su dung de dang ky tai khoan tren he thong Chinh quyen dien tu"
+# §8: the password alphabet, GSM basic only.
+PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+
+
+@pytest.mark.parametrize(
+    ("username", "chars", "folded_segments", "raw_segments"),
+    [("048090012345", 143, 1, 3), ("201234567", 140, 1, 3)],
+    ids=["12-digit-user", "9-digit-user"],
+)
+def test_success_reply_cost(
+    username: str, chars: int, folded_segments: int, raw_segments: int
+) -> None:
+    reply = SUCCESS.format(username, "Ab3dEf7h")
+    assert len(reply) == chars
+    assert not codec.is_gsm(reply)
+    assert codec.segment_count(reply) == raw_segments
+    assert {p.data_coding for p in codec.split_mt(reply, reference=0)} == {8}
+    folded = codec.fold_to_gsm(reply)
+    assert folded == reply.replace("đ", "d")
+    assert codec.segment_count(folded) == folded_segments
+    assert codec.split_mt(folded, reference=0)[0].data_coding == 0
+
+
+def test_success_fixed_part_leaves_room_for_37_characters() -> None:
+    fixed = codec.fold_to_gsm(SUCCESS.format("", ""))
+    assert codec.gsm_septets(fixed) == 123
+    assert (
+        codec.segment_count(codec.fold_to_gsm(SUCCESS.format("0" * 29, "a" * 8))) == 1
+    )
+    assert (
+        codec.segment_count(codec.fold_to_gsm(SUCCESS.format("0" * 30, "a" * 8))) == 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("reply", "chars"),
+    [(SYNTAX_ERROR, 96), (DUPLICATE_ID, 78), (DUPLICATE_PHONE, 88)],
+    ids=["syntax-error", "duplicate-id", "duplicate-phone"],
+)
+def test_fixed_replies_are_one_gsm_segment(reply: str, chars: int) -> None:
+    assert len(reply) == chars
+    assert codec.is_gsm(reply)
+    assert codec.split_mt(reply, reference=0) == [
+        codec.Part(0, 0, reply.encode("ascii"))
+    ]
+
+
+def test_project_default_replies_stay_one_segment_when_folded() -> None:
+    defaults = config.RepliesConfig()
+    assert defaults.success == SUCCESS
+    for field in dataclasses.fields(defaults):
+        template = getattr(defaults, field.name)
+        if isinstance(template, str):
+            worst = template.replace("{0}", "0" * 12).replace("{1}", "A" * 8)
+            assert codec.segment_count(codec.fold_to_gsm(worst)) == 1, field.name
+
+
+def test_password_alphabet_is_gsm_basic_without_at_sign() -> None:
+    assert codec.gsm_septets(PASSWORD_ALPHABET) == len(PASSWORD_ALPHABET)
+    assert "@" not in PASSWORD_ALPHABET
