@@ -4,7 +4,7 @@
 SELECT password_hash FROM account WHERE id_number = %(username)s
 
 -- set_password --
--- A password chosen by the citizen: never expires, and clears the rotation history.
+-- A password chosen by the citizen: never expires. `rotations` stays as history.
 UPDATE account
    SET password_hash = %(password_hash)s,
        password_state = 'changed',

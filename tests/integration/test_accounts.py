@@ -61,13 +61,13 @@ def test_set_password_changes_state_and_password(
         assert not accounts.verify(conn, hasher, USERNAME, first_password)
 
 
-def test_set_password_clears_the_rotation_history(
+def test_set_password_after_rotations_stops_expiry_and_keeps_history(
         cfg: config.Config, dsn: str, hasher: passwords.Hasher, first_password: str) -> None:
-    """sql/accounts.sql set_password: 'never expires, and clears the rotation history'."""
+    """sql/accounts.sql set_password: the citizen's password never expires; rotations stay as history."""
     fetch(dsn, "UPDATE account SET password_state = 'rotated', rotations = 2 RETURNING id")
     with connection(cfg) as conn:
         accounts.set_password(conn, hasher, USERNAME, "my own password")
-    assert fetch(dsn, "SELECT password_state, rotations FROM account") == [("changed", 0)]
+    assert fetch(dsn, "SELECT password_state, rotations FROM account") == [("changed", 2)]
 
 
 @pytest.mark.parametrize("password", ["", "1234567", "a" * 129, "ngắn"])
