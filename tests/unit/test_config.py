@@ -53,7 +53,7 @@ def override_for(section: str, fld: dataclasses.Field[Any]) -> tuple[str, Any]:
     if isinstance(default, bool):
         return ("false", False) if default else ("yes", True)
     if isinstance(default, config.Secret):
-        return "s3cr3t-value", config.Secret("s3cr3t-value")
+        return "s3cr3t", config.Secret("s3cr3t")  # smpp.password: at most 8 characters
     if choices:
         other = next(c for c in choices if c != default)
         return other, other
@@ -272,6 +272,9 @@ def test_empty_file_and_empty_section_mean_defaults(tmp_path: Path) -> None:
     ("replies:\n  reminder: 'no placeholders'\n", "replies.reminder"),
     ("expiry:\n  after: 0d\n", "expiry.after"),
     ("expiry:\n  after: 3w\n", "expiry.after"),
+    ("smpp:\n  system_id: abcdefghijklmnop\n", "smpp.system_id"),  # SMPP C-Octet String limits
+    ("smpp:\n  password: '123456789'\n", "smpp.password"),
+    ("smpp:\n  source_addr: 'Đà Nẵng'\n", "smpp.source_addr"),
     ("smpp: 5\n", "smpp"),                                          # section not a mapping
     ("smpp: [port]\n", "smpp"),
     ("smpp: false\n", "smpp"),
