@@ -24,17 +24,9 @@ GSM_ESCAPE = 0x1B
 # Extension table; form feed is included because TS 23.038 defines it, although no
 # reply uses it (domain.md §8 lists the nine printable ones).
 GSM_EXTENSION = {
-    0x0A: "\f",
-    0x14: "^",
-    0x28: "{",
-    0x29: "}",
-    0x2F: "\\",
-    0x3C: "[",
-    0x3D: "~",
-    0x3E: "]",
-    0x40: "|",
-    0x65: "€",
-}
+    0x0A: "\f", 0x14: "^", 0x28: "{", 0x29: "}", 0x2F: "\\",
+    0x3C: "[", 0x3D: "~", 0x3E: "]", 0x40: "|", 0x65: "€",
+}  # fmt: skip
 _BASIC_CODE = {ch: code for code, ch in enumerate(GSM_BASIC) if code != GSM_ESCAPE}
 _EXTENSION_CODE = {ch: code for code, ch in GSM_EXTENSION.items()}
 
@@ -46,6 +38,9 @@ DC_GSM = 0
 DC_ASCII = 1
 DC_LATIN1 = 3
 DC_UCS2 = 8
+# §3.1: 0xF0-0xF3 and 0x10-0x13 are GSM 7-bit with a message class, 0x18-0x1B UCS-2.
+GSM_CODINGS = frozenset({DC_GSM, *range(0x10, 0x14), *range(0xF0, 0xF4)})
+UCS2_CODINGS = frozenset({DC_UCS2, *range(0x18, 0x1C)})
 DEFAULT_ALPHABETS = frozenset({"gsm", "latin1", "ascii"})
 LATIN1_CODECS = frozenset({"latin-1", "cp1252"})
 
@@ -133,15 +128,10 @@ def decode_mo(
         raise ValueError(f"unknown default_alphabet {default_alphabet!r}")
     if latin1_codec not in LATIN1_CODECS:
         raise ValueError(f"unknown latin1_codec {latin1_codec!r}")
-    # 0xF0-0xF3 and 0x10-0x13 name GSM 7-bit with a message class; "as 0" includes
-    # the link option, since a transcoding SMSC transcodes whatever the class bits.
-    if (
-        data_coding == DC_GSM
-        or 0xF0 <= data_coding <= 0xF3
-        or 0x10 <= data_coding <= 0x13
-    ):
+    # "As 0" includes the link option: a transcoding SMSC ignores the class bits.
+    if data_coding in GSM_CODINGS:
         return _decode_default(payload, default_alphabet)
-    if data_coding == DC_UCS2 or 0x18 <= data_coding <= 0x1B:
+    if data_coding in UCS2_CODINGS:
         return payload.decode("utf-16-be", errors="replace")
     if data_coding == DC_ASCII:
         return payload.decode("ascii", errors="replace")
@@ -163,7 +153,7 @@ def _encode_gsm(text: str) -> bytes:
 
 
 def encode_text(text: str, data_coding: int) -> bytes:
-    """Encode text as data_coding 0 (unpacked GSM), 1 (ASCII), 3 (Latin-1) or 8 (UTF-16BE).
+    """Encode text for data_coding 0 (unpacked GSM), 1 (ASCII), 3 (Latin-1), 8 (UTF-16BE).
 
     Raises ValueError when the text cannot be represented or the coding is not one
     of these four.
@@ -178,9 +168,7 @@ def encode_text(text: str, data_coding: int) -> bytes:
         if data_coding == DC_UCS2:
             return text.encode("utf-16-be")
     except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"text cannot be encoded with data_coding {data_coding}"
-        ) from exc
+        raise ValueError(f"not representable in data_coding {data_coding}") from exc
     raise ValueError(f"unsupported data_coding {data_coding}")
 
 
@@ -198,7 +186,7 @@ def _septets(ch: str) -> int:
 
 
 def gsm_septets(text: str) -> int:
-    """Septets needed for text; extension characters count 2. ValueError if not is_gsm."""
+    """Septets needed for text (extension characters count 2); ValueError if not GSM."""
     return sum(_septets(ch) for ch in text)
 
 
@@ -216,7 +204,7 @@ def _fold_char(ch: str) -> str:
 
 
 def fold_to_gsm(text: str) -> str:
-    """Make text GSM-only: đ/ð→d, Đ/Ð→D; other non-GSM characters lose their marks or become '?'.
+    """GSM-only text: đ/ð→d, Đ/Ð→D; other non-GSM characters lose their marks, else '?'.
 
     The text is composed (NFC) first, so a decomposed "è" stays "è", which GSM has.
     is_gsm(fold_to_gsm(s)) holds for every s.
@@ -256,28 +244,16 @@ def split_mt(text: str, *, reference: int) -> list[Part]:
     esm_class 0x40. Raises ValueError for more than 255 parts or a lone surrogate.
     """
     gsm = is_gsm(text)
-    if gsm:
-        dc, single, per_part, size = (
-            DC_GSM,
-            SINGLE_SEPTETS,
-            PART_SEPTETS,
-            gsm_septets(text),
-        )
-    else:
-        dc, single, per_part = DC_UCS2, SINGLE_UNITS, PART_UNITS
-        size = sum(_utf16_units(ch) for ch in text)
-    if size <= single:
+    dc = DC_GSM if gsm else DC_UCS2
+    size = gsm_septets(text) if gsm else sum(map(_utf16_units, text))
+    if size <= (SINGLE_SEPTETS if gsm else SINGLE_UNITS):
         return [Part(dc, 0, encode_text(text, dc))]
-    chunks = _chunks(text, gsm=gsm, limit=per_part)
+    chunks = _chunks(text, gsm=gsm, limit=PART_SEPTETS if gsm else PART_UNITS)
     if len(chunks) > MAX_PARTS:
         raise ValueError(f"reply needs {len(chunks)} parts, more than {MAX_PARTS}")
-    ref = reference & 0xFF
+    udh = bytes((5, 0x00, 3, reference & 0xFF, len(chunks)))
     return [
-        Part(
-            dc,
-            ESM_UDHI,
-            bytes((5, 0, 3, ref, len(chunks), seq)) + encode_text(chunk, dc),
-        )
+        Part(dc, ESM_UDHI, udh + bytes((seq,)) + encode_text(chunk, dc))
         for seq, chunk in enumerate(chunks, start=1)
     ]
 
@@ -288,7 +264,7 @@ def segment_count(text: str) -> int:
 
 
 def _concat_ie(iei: int, data: bytes) -> Concat | None:
-    """Concat from one IE; None when it is not a concat IE. ValueError when malformed."""
+    """Concat from one IE, None for another IE; ValueError when malformed."""
     if iei == 0x00:
         if len(data) != 3:
             raise ValueError("8-bit concat IE must have 3 octets")

@@ -1,4 +1,4 @@
-"""Registration text → Registration or SyntaxFailure (domain.md §5 grammar, §6 validation).
+"""Registration text → Registration or SyntaxFailure (domain.md §5 grammar, §6 checks).
 
 Pure: the caller decodes the MO and supplies today's date in Vietnam.
 """
