@@ -110,7 +110,7 @@ class SyntaxFailure:
 class _Items:
     """The three items of §5.2 step 4, once there is exactly one of each."""
 
-    name: list[str]
+    name: tuple[str, ...]
     num: str
     date: str
 
@@ -150,10 +150,10 @@ def _tokenize(rest: str) -> _Items | SyntaxFailure:
             found[kind].append(tokens)
     if any(len(found[kind]) != 1 for kind in found):
         return SyntaxFailure("items")
-    return _Items(found["NAME"][0], found["NUM"][0][0], found["DATE"][0][0])
+    return _Items(tuple(found["NAME"][0]), found["NUM"][0][0], found["DATE"][0][0])
 
 
-def _check_name(words: list[str]) -> str | SyntaxFailure:
+def _check_name(words: tuple[str, ...]) -> str | SyntaxFailure:
     """Canonical UPPERCASE name of a NAME item, or the §6.1 rule it breaks."""
     canonical = [smstext.fold(word).upper() for word in words]
     if not MIN_NAME_WORDS <= len(canonical) <= MAX_NAME_WORDS:

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsreg import parse
+from smsreg import codec, parse
 from tests.unit import strategies
 
 TODAY = strategies.TODAY
@@ -489,3 +489,29 @@ def test_retyped_registration_gives_the_same_result(data: st.DataObject) -> None
         valid.id_number,
         valid.birth_date,
     )
+
+
+# §3.1 → §6 end to end: what handsets and gateways actually send.
+DECODED = {
+    "dc0-gsm-grave": (b"TK,Nguyen Thi H\x08a,048190012345,01.02.1990", 0, "NGUYEN THI HOA"),
+    "dc0-gsm-letters": (b"TK,Tr\x7fn Th\x06y T\x06ng,048190012345,01.02.1990", 0, "TRAN THUY TUNG"),
+    "dc0-gsm-capital-e-acute": (b"TK,\x1fN Van,048190012345,01.02.1990", 0, "EN VAN"),
+    "dc3-cp1258-as-latin1-eth": (b"TK,\xd0\xe0o V\xe3n,048190012345,01.02.1990", 3, "DAO VAN"),
+    "dc8-nfd": ("TK,Nguye\u0302\u0303n Va\u0306n,048190012345,01.02.1990".encode("utf-16-be"), 8, "NGUYEN VAN"),
+    "dc8-bom-and-zwsp": ("\ufeffTK,\u200bĐào Ân,048190012345,01.02.1990".encode("utf-16-be"), 8, "DAO AN"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("payload", "dc", "name"), DECODED.values(), ids=DECODED.keys()
+)
+def test_decoded_mo_parses(payload: bytes, dc: int, name: str) -> None:
+    decoded = codec.decode_mo(payload, dc)
+    assert decoded is not None
+    assert _accepted(decoded).name == name
+
+
+def test_gsm_high_byte_is_not_guessed_into_a_letter() -> None:
+    decoded = codec.decode_mo(b"TK,Nguyen Thi H\xe0,048190012345,01.02.1990", 0)
+    assert decoded is not None
+    assert _reason(decoded) == "bad_token"
