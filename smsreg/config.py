@@ -7,6 +7,7 @@ type or out of range is rejected with a ConfigError that names the key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import typing
@@ -185,7 +186,8 @@ def load(path: str | os.PathLike[str] | None = None,
     raw = _read_yaml(Path(named) if named else Path(DEFAULT_PATH), must_exist=bool(named))
     sections: dict[str, Any] = {}
     for sec in dataclasses.fields(Config):
-        data = raw.pop(sec.name, None) or {}
+        data = raw.pop(sec.name, None)
+        data = {} if data is None else data
         if not isinstance(data, dict):
             raise errors.ConfigError(f"{sec.name}: expected a mapping of keys")
         section_type = _hints(Config)[sec.name]
@@ -301,6 +303,8 @@ def _coerce(key: str, typ: Any, value: Any) -> Any:
 
 def _check_range(key: str, meta: Mapping[str, Any], value: Any) -> None:
     lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices") or ()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise errors.ConfigError(f"{key}: must be a finite number, got {value}")
     if lo is not None and value < lo:
         raise errors.ConfigError(f"{key}: must be at least {lo}, got {value}")
     if hi is not None and value > hi:
