@@ -81,11 +81,12 @@ class Rules:
     def __post_init__(self) -> None:
         if self.min_age < 0:
             raise ValueError("min_age must not be negative")
+        # Values may come from YAML, where 048 without quotes is not a string.
         for prefix in self.extra_id_prefixes:
-            if not re.fullmatch(r"[0-9]{3}", prefix, re.ASCII):
+            if not isinstance(prefix, str) or not re.fullmatch("[0-9]{3}", prefix):
                 raise ValueError(f"extra_id_prefixes: {prefix!r} is not 3 digits")
         for number in self.blocked_id_numbers:
-            if not NUM_TOKEN.fullmatch(number):
+            if not isinstance(number, str) or not NUM_TOKEN.fullmatch(number):
                 raise ValueError(f"blocked_id_numbers: {number!r} is not digits")
 
 
@@ -115,25 +116,32 @@ class _Items:
     date: str
 
 
+def _kind(token: str) -> str | None:
+    """§5.2 step 2 classification, in the spec's order; None for anything else."""
+    if DATE_TOKEN.fullmatch(token):
+        return "DATE"
+    if NUM_TOKEN.fullmatch(token):
+        return "NUM"
+    if WORD_TOKEN.fullmatch(smstext.fold(token)):
+        return "WORD"
+    return None
+
+
 def _field_items(field: str) -> list[tuple[str, list[str]]] | None:
     """Items of one field as (kind, tokens); None on a token of no kind (§5.2)."""
     items: list[tuple[str, list[str]]] = []
     run: list[str] = []
-    for token in field.split(" "):
-        if not token:
-            continue
-        if WORD_TOKEN.fullmatch(smstext.fold(token)):
+    for token in filter(None, field.split(" ")):
+        kind = _kind(token)
+        if kind is None:
+            return None
+        if kind == "WORD":
             run.append(token)
             continue
         if run:
             items.append(("NAME", run))
             run = []
-        if DATE_TOKEN.fullmatch(token):
-            items.append(("DATE", [token]))
-        elif NUM_TOKEN.fullmatch(token):
-            items.append(("NUM", [token]))
-        else:
-            return None
+        items.append((kind, [token]))
     if run:
         items.append(("NAME", run))
     return items

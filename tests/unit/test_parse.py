@@ -442,8 +442,17 @@ def test_rules_defaults_match_the_domain() -> None:
         {"extra_id_prefixes": frozenset({"48"})},
         {"extra_id_prefixes": frozenset({"٠٤٨"})},
         {"blocked_id_numbers": frozenset({"20149999x"})},
+        {"extra_id_prefixes": frozenset({400})},
+        {"blocked_id_numbers": frozenset({201499999})},
     ],
-    ids=["negative-age", "two-digit-prefix", "unicode-digits", "non-digit-block"],
+    ids=[
+        "negative-age",
+        "two-digit-prefix",
+        "unicode-digits",
+        "non-digit-block",
+        "int-prefix",
+        "int-block",
+    ],
 )
 def test_invalid_rules_are_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
