@@ -60,6 +60,9 @@ REASONS = frozenset(
         "id_province",  # §6.3 check 1: unknown 3-digit code
         "id_century",  # §6.3 checks 2-3: digit 4 impossible or wrong century
         "id_year",  # §6.3 check 4: digits 5-6 differ from the birth year
+        # Never returned here; set by callers so that REASONS names every code.
+        "undecodable",  # §11.10: binary or unsupported data_coding
+        "incomplete",  # §3.2: concatenated MO parts missing after the timeout
     }
 )
 

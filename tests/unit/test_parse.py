@@ -466,6 +466,11 @@ def test_checks_run_in_pipeline_order() -> None:
     assert parse.REASONS >= {"empty", "no_keyword", "bad_token", "items"}
 
 
+def test_reasons_include_the_codes_callers_set() -> None:
+    assert {"undecodable", "incomplete"} <= parse.REASONS
+    assert len(parse.REASONS) == 20
+
+
 @given(text=st.text(max_size=200))
 def test_parse_never_raises_for_any_text(text: str) -> None:
     result = parse.parse_registration(text, TODAY)
