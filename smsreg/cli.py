@@ -81,7 +81,7 @@ def cmd_inject(cfg: config.Config, args: argparse.Namespace) -> int:
         raise errors.ConfigError(f"--coding {coding}: {exc}") from exc
     mo = register.Mo(source_addr=args.source, dest_addr=args.dest or cfg.smpp.source_addr,
                      data_coding=coding, payload=payload, source_ton=args.ton,
-                     received_at=dt.datetime.now(dt.timezone.utc))
+                     received_at=dt.datetime.now(dt.UTC))
     registrar = register.Registrar(cfg)
     prepared = registrar.prepare(mo)
     with db.connect(cfg.database, "inject") as conn, db.wrap_errors():

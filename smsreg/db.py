@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import psycopg_pool
@@ -50,7 +50,8 @@ def make_pool(cfg: config.DatabaseConfig, role: str = "worker",
     return pool
 
 
-def connect(cfg: config.DatabaseConfig, role: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
+def connect(cfg: config.DatabaseConfig, role: str, *,
+            autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
     """One dedicated connection (the CLI, the LISTEN connection)."""
     with wrap_errors():
         return psycopg.connect(cfg.url.reveal(), autocommit=autocommit, **connect_kwargs(cfg, role))  # type: ignore[arg-type]
@@ -73,13 +74,20 @@ def _short(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def interruptible_sleep(stop: threading.Event) -> Callable[[float], None]:
+    """A sleep that ends early when stop is set, so shutdown never waits out a backoff."""
+    def sleep(seconds: float) -> None:
+        stop.wait(seconds)
+    return sleep
+
+
 def retrying(stop: threading.Event, budget_s: float) -> tenacity.Retrying:
     """Retry DatabaseUnavailable with jittered backoff for at most budget_s, or until stop is set."""
     return tenacity.Retrying(
         retry=tenacity.retry_if_exception_type(errors.DatabaseUnavailable),
         wait=tenacity.wait_exponential_jitter(initial=0.05, max=RETRY_MAX_WAIT_S, jitter=0.05),
         stop=tenacity.stop_after_delay(budget_s) | tenacity.stop_when_event_set(stop),
-        sleep=stop.wait,
+        sleep=interruptible_sleep(stop),
         before_sleep=tenacity.before_sleep_log(logger, logging.WARNING),
         reraise=True,
     )

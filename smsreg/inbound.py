@@ -56,7 +56,7 @@ class Intake:
 
     def offer(self, link: int, mo: pdus.Incoming) -> None:
         """Called on the session's reader thread: queue, or answer 'queue full' at once."""
-        job = _Job(link, mo, dt.datetime.now(dt.timezone.utc), time.monotonic())
+        job = _Job(link, mo, dt.datetime.now(dt.UTC), time.monotonic())
         try:
             self._queue.put_nowait(job)
         except queue.Full:

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from smpplib import command_codes, consts, exceptions, smpp  # type: ignore[import-untyped]
+from smpplib import command_codes, consts, exceptions, smpp
 
 HEADER = struct.Struct(">LLLL")
 MAX_PDU_BYTES = 65_536  # far above any legal SMPP 3.4 PDU; bigger means a broken stream
@@ -93,7 +93,8 @@ _CLIENT = _FixedSequence()
 
 def header(raw: bytes) -> tuple[int, int, int, int]:
     """(length, command_id, status, sequence) of a raw PDU."""
-    return HEADER.unpack_from(raw)  # type: ignore[return-value]
+    length, command_id, status, sequence = HEADER.unpack_from(raw)
+    return length, command_id, status, sequence
 
 
 def is_request(command_id: int) -> bool:

@@ -81,7 +81,7 @@ class Worker:
             with self.pool.connection(timeout=0.5) as conn:
                 conn.execute("SELECT 1")
             return True
-        except Exception:  # any failure means "not reachable" to a health probe
+        except Exception:  # noqa: BLE001 - any failure means "not reachable" to a health probe
             return False
 
     def supervise(self, stop: threading.Event) -> int:

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import tenacity
 
-from smsreg import config, errors, metrics, pdus
+from smsreg import config, db, errors, metrics, pdus
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,8 @@ class Session:
 
         return tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(Exception),
-            wait=wait, stop=tenacity.stop_when_event_set(self._stop), sleep=self._stop.wait,
+            wait=wait, stop=tenacity.stop_when_event_set(self._stop),
+            sleep=db.interruptible_sleep(self._stop),
             before_sleep=self._log_retry, reraise=False)
 
     def _log_retry(self, state: tenacity.RetryCallState) -> None:
@@ -177,7 +178,7 @@ class Session:
         return out
 
     def _dispatch(self, link: _Link, raw: bytes) -> None:
-        _, command_id, status, seq = pdus.header(raw)
+        _, command_id, _, seq = pdus.header(raw)
         name = pdus.command_name(command_id)
         if name is None:
             logger.warning("unknown command id 0x%08x", command_id, extra={"action": "smpp_generic_nack"})
