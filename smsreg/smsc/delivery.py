@@ -28,6 +28,9 @@ from smsreg.smsc.records import (
 logger = logging.getLogger(__name__)
 
 _MAX_SEQUENCE = 0x7FFFFFFF
+# Timer resolution. Every attempt leaves a response-timer entry behind, even once answered;
+# waking for each would cost thousands of wakeups per second under flood.
+TICK_S = 0.02
 _Finished = list[tuple[Delivery, int | None]]
 
 
@@ -230,7 +233,7 @@ class Dispatcher:
             silence = self._silenced_for()
             if silence > 0:
                 waits.append(silence)
-        return max(0.0, min(waits)) if waits else None
+        return max(TICK_S, min(waits)) if waits else None
 
     def _run(self) -> None:
         while True:

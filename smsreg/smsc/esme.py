@@ -45,7 +45,8 @@ class EsmeLink:
         self.system_id: str | None = None
         self._handler = handler
         self._send_lock = threading.Lock()
-        self._closing = False
+        self._closing = False  # nothing more is sent
+        self._dropped = False  # nothing more is read either: what follows in the buffer is lost
         self._thread = threading.Thread(target=self._read_loop, name=f"smsc-link-{link_id}", daemon=True)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", SEND_TIMEOUT_S, 0))
@@ -90,7 +91,7 @@ class EsmeLink:
     def send_and_close(self, data: bytes) -> None:
         """Write a final PDU (unbind_resp) and close the link in an orderly way."""
         self.send(data)
-        self._closing = True
+        self._closing = self._dropped = True
         self._shutdown()
 
     def unbind(self, data: bytes) -> None:
@@ -100,7 +101,7 @@ class EsmeLink:
 
     def abort(self) -> None:
         """Close abruptly, as a crashed SMSC or a cut cable would: RST, no unbind."""
-        self._closing = True
+        self._closing = self._dropped = True
         try:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         except OSError:
@@ -122,6 +123,8 @@ class EsmeLink:
                 if not data:
                     return
                 for frame in framer.feed(data):
+                    if self._dropped:
+                        return
                     self._handler.on_frame(self, frame)
         except pdus.FramingError as exc:
             self._handler.on_framing_error(self, exc)

@@ -6,6 +6,8 @@ import socket
 import time
 from collections.abc import Callable
 
+import smpplib.smpp
+
 from smsreg.smsc import Simulator, pdus
 from tests.smsc.conftest import WAIT_S, eventually
 from tests.smsc.esme import Esme
@@ -66,3 +68,14 @@ def test_send_raw_reaches_the_esme(smsc: Simulator) -> None:
         while smsc.send_raw(b"\x00\x00\x00\x05X") == 0 and time.monotonic() < deadline:
             time.sleep(0.01)  # the accept thread may not have registered the link yet
         assert raw.recv(16) == b"\x00\x00\x00\x05X"
+
+
+def test_nothing_after_a_lost_resp_is_processed(smsc: Simulator, esme: Esme) -> None:
+    smsc.lose_submit_resp(1)
+    first, second = (
+        smpplib.smpp.make_pdu("submit_sm", client=esme.client, destination_addr=f"8490500000{n}", short_message=b"x")
+        for n in (1, 2)
+    )
+    esme.client._socket.sendall(first.generate() + second.generate())  # one segment: both read at once
+    assert esme.disconnected.wait(WAIT_S)
+    assert [s.destination for s in smsc.submits] == ["84905000001"]

@@ -8,6 +8,7 @@ import struct
 from collections.abc import Callable
 
 import pytest
+import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
@@ -97,3 +98,24 @@ def test_garbage_length_is_nacked_and_the_link_closed(smsc: Simulator) -> None:
         assert (command_id, status) == (pdus.GENERIC_NACK, pdus.ESME_RINVCMDLEN)
         assert raw.recv(16) == b""  # closed by the simulator
     assert smsc.counters.malformed == 1
+
+
+def test_mos_go_to_receivers_and_submits_need_a_transmitter(smsc: Simulator,
+                                                             connect: Callable[..., Esme]) -> None:  # fmt: skip
+    transmitter = connect(mode="transmitter")
+    receiver = connect(mode="receiver")
+    handles = [smsc.send_mo(f"TK,{n}") for n in range(3)]
+    assert all(h.wait_acked(WAIT_S) for h in handles)
+    assert len(receiver.received) == 3 and transmitter.received == []
+    assert transmitter.wait_resp(transmitter.submit(b"MK: x")).status == 0
+    refused = smpplib.smpp.make_pdu("submit_sm", client=receiver.client, destination_addr="849", short_message=b"x")
+    receiver.client.state = smpplib.consts.SMPP_CLIENT_STATE_BOUND_TRX  # smpplib itself would refuse to send it
+    receiver.send(refused)
+    assert receiver.wait_resp(refused.sequence).status == pdus.ESME_RINVBNDSTS
+
+
+def test_a_second_bind_on_one_link_is_refused(esme: Esme) -> None:
+    again = smpplib.smpp.make_pdu("bind_transceiver", client=esme.client, system_id="smsreg", password="secret")
+    esme.client._socket.sendall(again.generate())
+    resp = esme.wait_other("bind_transceiver_resp", WAIT_S)
+    assert resp is not None and resp.status == pdus.ESME_RALYBND
