@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -10,8 +11,20 @@ import pytest
 
 from smsreg import accounts, codec, config, db, errors, passwords
 from smsreg.register import Mo, Registrar
+from tests.integration.test_register import clone_template, emptied
 
 USERNAME = "048090012345"
+
+
+@pytest.fixture(scope="module")
+def module_db(admin_dsn: str, template_db: str) -> Iterator[str]:
+    yield from clone_template(admin_dsn, template_db)
+
+
+@pytest.fixture
+def dsn(module_db: str) -> str:
+    """One migrated database for the module, emptied before each test (see test_register)."""
+    return emptied(module_db)
 
 
 def fetch(dsn: str, query: Any, params: Any = None) -> list[tuple[Any, ...]]:

@@ -135,7 +135,7 @@ def test_a_failing_migration_is_rolled_back_and_named(
     })))
     cfg = make_config(empty_dsn)
 
-    with pytest.raises(errors.MigrationError, match="0002_bad.sql"):
+    with pytest.raises(errors.MigrationError, match=r"0002_bad\.sql"):
         migrate.apply(cfg.database)
 
     assert fetch(empty_dsn, "SELECT version FROM smsreg_migrations") == [(1,)]

@@ -148,7 +148,7 @@ def test_bool_from_env(text: str, value: bool) -> None:
 
 @pytest.mark.parametrize("text", ["", "2", "y", "enabled", "truee"])
 def test_bad_bool_from_env(text: str) -> None:
-    with pytest.raises(errors.ConfigError, match="smpp.tls"):
+    with pytest.raises(errors.ConfigError, match=r"smpp\.tls"):
         config.load("/dev/null", {"SMSREG_SMPP_TLS": text})
 
 
@@ -159,7 +159,7 @@ def test_int_from_env_decimal_and_hex(text: str, value: int) -> None:
 
 @pytest.mark.parametrize("text", ["", "12.0", "1e3", "-1", "+5", "0x", "١٢", "twelve", "1_000"])
 def test_bad_int_from_env(text: str) -> None:
-    with pytest.raises(errors.ConfigError, match="smpp.window"):
+    with pytest.raises(errors.ConfigError, match=r"smpp\.window"):
         config.load("/dev/null", {"SMSREG_SMPP_WINDOW": text})
 
 
@@ -170,7 +170,7 @@ def test_float_from_env(text: str, value: float) -> None:
 
 @pytest.mark.parametrize("text", ["", "fast", "1,5", "nan", "NaN", "inf", "-inf"])
 def test_bad_float_from_env(text: str) -> None:
-    with pytest.raises(errors.ConfigError, match="smpp.max_tps"):
+    with pytest.raises(errors.ConfigError, match=r"smpp\.max_tps"):
         config.load("/dev/null", {"SMSREG_SMPP_MAX_TPS": text})
 
 
@@ -286,7 +286,7 @@ def test_a_bad_file_value_names_the_key(tmp_path: Path, text: str, key: str) -> 
 
 @pytest.mark.parametrize("text", ["- a\n- b\n", "just a string\n", "smpp: {port: [\n"])
 def test_a_file_that_is_not_a_mapping_is_an_error(tmp_path: Path, text: str) -> None:
-    with pytest.raises(errors.ConfigError, match="config.yaml"):
+    with pytest.raises(errors.ConfigError, match=r"config\.yaml"):
         load_yaml(tmp_path, text)
 
 
