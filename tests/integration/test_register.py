@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql as pgsql
 
-from smsreg import codec, config, passwords, register, replies
+from smsreg import codec, config, parse, passwords, register, replies
 from smsreg.register import Mo, Registrar
 from smsreg.replies import Outcome
 from tests.conftest import _create, _drop, _dsn_for, make_config
@@ -427,3 +427,38 @@ def test_race_identical_rejected_mo_is_answered_once(dsn: str, registrar: Regist
     outcomes = _race(dsn, registrar, [make_mo("TK,Nguyen Van An", PHONE)] * RACERS)
     assert sorted(map(str, outcomes)) == ["redelivery"] * (RACERS - 1) + ["syntax_error"], outcomes
     assert (count(dsn, "inbound_sms"), count(dsn, "outbound_sms")) == (1, 1)
+
+
+# --- configuration and the lower-level API -------------------------------------------------------------
+
+
+def test_verbatim_replies_queue_the_success_reply_as_three_ucs2_segments(dsn: str, submit: Any) -> None:
+    reg = Registrar(make_config(dsn, SMSREG_REPLIES_GSM_ONLY="false"))
+    result = submit(make_mo(AN), reg)
+    assert result.outcome is Outcome.OK and result.segments == 3
+    ((body, segments),) = rows(dsn, "SELECT body, segments FROM outbound_sms")
+    assert "Chinh quyen đien tu" in body and segments == 3 and body == result.reply
+
+
+def test_a_forced_failure_wins_over_a_valid_text(dsn: str, cfg: config.Config, registrar: Registrar) -> None:
+    """prepare(mo, failure): e.g. a concatenated MO whose parts never all arrived."""
+    prep = registrar.prepare(make_mo(AN), parse.SyntaxFailure("incomplete"))
+    assert prep.password is None and prep.password_hash is None
+    with psycopg.connect(dsn) as connection:
+        result = registrar.commit(connection, prep)
+    assert (result.outcome, result.reason) == (Outcome.SYNTAX_ERROR, "incomplete")
+    assert rows(dsn, "SELECT outcome, reason FROM inbound_sms") == [("syntax_error", "incomplete")]
+    assert rows(dsn, "SELECT body FROM outbound_sms") == [(reply_text(cfg, Outcome.SYNTAX_ERROR),)]
+    assert count(dsn, "account") == 0
+
+
+def test_record_belongs_to_the_callers_transaction(dsn: str, registrar: Registrar) -> None:
+    prep = registrar.prepare(make_mo(AN))
+    with psycopg.connect(dsn) as connection:
+        with pytest.raises(RuntimeError), connection.transaction():
+            assert registrar.record(connection, prep).outcome is Outcome.OK
+            raise RuntimeError("the caller's later step failed")
+        assert (count(dsn, "account"), count(dsn, "inbound_sms"), count(dsn, "outbound_sms")) == (0, 0, 0)
+        # Nothing was used up: the same prepared MO succeeds afterwards.
+        assert registrar.commit(connection, prep).outcome is Outcome.OK
+    assert (count(dsn, "account"), count(dsn, "inbound_sms"), count(dsn, "outbound_sms")) == (1, 1, 1)
