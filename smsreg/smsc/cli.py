@@ -198,4 +198,7 @@ def run(args: argparse.Namespace) -> int:
             threading.Thread(target=_read_stdin, args=(sim, args.coding, stop), daemon=True).start()
         while not stop.wait(0.5):  # a timed wait keeps signal handlers responsive
             pass
+    counters = sim.counters
+    print(f"[done] {counters.replies} replies, {counters.duplicates} duplicates, "
+          f"{counters.mo_acked} MOs acked, {counters.mo_failed} failed", flush=True)  # fmt: skip
     return EXIT_OK

@@ -95,7 +95,14 @@ class Simulator:
         for link in links:
             link.join(JOIN_TIMEOUT_S)
         self._dispatcher.stop()
-        logger.info("SMSC simulator stopped")
+        self._report()
+
+    def _report(self) -> None:
+        counters = self.counters
+        logger.info("SMSC simulator stopped: %d MOs acked, %d failed, %d replies, %d throttled",
+                    counters.mo_acked, counters.mo_failed, counters.replies, counters.throttled)  # fmt: skip
+        if counters.duplicates:
+            logger.warning("%d duplicate replies (same destination and text) during the run", counters.duplicates)
 
     def __enter__(self) -> Self:
         return self.start()

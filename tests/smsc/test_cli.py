@@ -82,6 +82,7 @@ def test_run_sends_file_mos_and_exits_after_the_replies(tmp_path: Path, capsys: 
     out = capsys.readouterr().out
     assert f"SMSC simulator listening on 127.0.0.1:{port}" in out
     assert "[reply → 84905000002] TK: 048090012345, MK: Ab3dEf7h (1 segment, GSM-7)" in out
+    assert "[done] 3 replies, 0 duplicates, 3 MOs acked, 0 failed" in out
 
 
 def test_run_refuses_a_bad_mo_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
