@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from smsreg import __version__, metrics, replies
+from smsreg import __version__, metrics, receipts, replies
 
 LABELLED = [
     ("smsreg_mo_received_total", "kind", metrics.MO_KINDS),
@@ -54,8 +54,9 @@ def test_unlabelled_series_exist_at_zero(m: metrics.Metrics) -> None:
         assert get(f"{name}_bucket", {"le": "+Inf"}) == 0.0, name
 
 
-def test_registration_outcomes_match_the_outcome_enum() -> None:
+def test_label_sets_match_the_values_the_worker_produces() -> None:
     assert set(metrics.REGISTRATION_OUTCOMES) == {o.value for o in replies.Outcome}
+    assert set(metrics.RECEIPT_STATES) == set(receipts.FINAL_STATES)
 
 
 def test_counters_count_under_their_label(m: metrics.Metrics) -> None:
