@@ -61,8 +61,8 @@ def override_for(section: str, fld: dataclasses.Field[Any]) -> tuple[str, Any]:
         value = default + 1 if hi is None or default + 1 <= hi else default - 1
         return str(value), value
     if isinstance(default, float):
-        value = default + 0.5 if hi is None or default + 0.5 <= hi else float(lo)
-        return repr(value), value
+        number = default + 0.5 if hi is None or default + 0.5 <= hi else float(lo)
+        return repr(number), number
     if isinstance(default, str):
         return f"x{default}y", f"x{default}y"
     raise AssertionError(f"no override rule for {dotted}: {default!r}")
