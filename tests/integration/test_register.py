@@ -5,6 +5,7 @@ the stored rows, redelivery, and the races of architecture.md rules 2 and 3.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import threading
 import uuid
 from collections.abc import Iterator
@@ -413,6 +414,27 @@ def test_race_same_phone_with_different_ids(dsn: str, registrar: Registrar, roun
         ("duplicate_phone", RACERS - 1), ("ok", 1)]
     assert count(dsn, "inbound_sms") == RACERS
 
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_race_with_overlapping_ids_and_phones(dsn: str, registrar: Registrar, seed: int) -> None:
+    """Crossing conflicts (A's ID is B's, B's phone is C's, ...): no deadlock, no error, and every
+    outcome agrees with the accounts that exist afterwards.
+    """
+    rng = random.Random(seed)
+    pairs = [(f"20100{rng.randrange(3):04d}", _phone(rng.randrange(3))) for _ in range(RACERS)]
+    mos = [make_mo(f"TK,Nguyen Van An,{id_number},01.02.1990", phone) for id_number, phone in pairs]
+    outcomes = _race(dsn, registrar, mos)
+    assert all(isinstance(o, Outcome) for o in outcomes), outcomes
+    accounts = rows(dsn, "SELECT id_number, phone FROM account")
+    ids, phones = {a[0] for a in accounts}, {a[1] for a in accounts}
+    assert len(ids) == len(phones) == len(accounts) == outcomes.count(Outcome.OK) >= 1
+    for (id_number, phone), outcome in zip(pairs, outcomes, strict=True):
+        assert outcome is not Outcome.DUPLICATE_ID or id_number in ids
+        assert outcome is not Outcome.DUPLICATE_PHONE or phone in phones
+        assert outcome is not Outcome.OK or (id_number, phone) in accounts
+    stored = sum(o is not Outcome.REDELIVERY for o in outcomes)
+    assert count(dsn, "inbound_sms") == count(dsn, "outbound_sms") == stored
 
 def test_race_identical_mo_is_stored_and_answered_once(dsn: str, registrar: Registrar) -> None:
     for round_ in range(RACE_ROUNDS):
