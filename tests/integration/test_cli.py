@@ -441,12 +441,22 @@ def test_a_bad_config_file_exits_2_naming_the_key(
     ("SMSREG_SMPP_TLS", "maybe", "smpp.tls"),
     ("SMSREG_DATABASE_POOL_MIN", "0", "database.pool_min"),
     ("SMSREG_SMPP_PASWORD", "x", "SMSREG_SMPP_PASWORD"),
+    ("SMSREG_REGISTRATION_EXTRA_ID_PREFIXES", "48", "registration.extra_id_prefixes"),
 ])
 def test_a_bad_env_override_exits_2_naming_the_key(
         env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str, key: str) -> None:
     env.setenv(name, value)
     code, out, err = Cli(capsys, env)("check-config")
     assert code == 2 and out == "" and key in err and "Traceback" not in err
+
+
+def test_an_invalid_id_prefix_stops_inject_with_exit_2_not_a_traceback(
+        run: Cli, dsn: str, env: pytest.MonkeyPatch) -> None:
+    env.setenv("SMSREG_REGISTRATION_EXTRA_ID_PREFIXES", "48")
+    code, out, err = run("inject", "--from", "84905123456", AN)
+    assert code == 2 and out == ""
+    assert "registration.extra_id_prefixes" in err and "Traceback" not in err
+    assert fetch(dsn, "SELECT count(*) FROM inbound_sms") == [(0,)]
 
 
 def test_a_missing_config_file_exits_2(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],

@@ -203,6 +203,9 @@ def test_tool_variables_are_not_overrides() -> None:
     ("SMSREG_METRICS_LISTEN", "9108", "metrics.listen"),
     ("SMSREG_EXPIRY_AFTER", "3 days", "expiry.after"),
     ("SMSREG_REPLIES_SUCCESS", "TK {0}", "replies.success"),
+    ("SMSREG_REGISTRATION_EXTRA_ID_PREFIXES", "48", "registration.extra_id_prefixes"),
+    ("SMSREG_REGISTRATION_EXTRA_ID_PREFIXES", "097,0x9", "registration.extra_id_prefixes"),
+    ("SMSREG_REGISTRATION_BLOCKED_ID_NUMBERS", "201499999,2014 9999", "registration.blocked_id_numbers"),
 ])
 def test_a_bad_env_value_names_the_key(name: str, value: str, key: str) -> None:
     with pytest.raises(errors.ConfigError, match=re.escape(key)):
@@ -216,7 +219,7 @@ def test_yaml_values_of_every_type(tmp_path: Path) -> None:
     cfg = load_yaml(tmp_path, """
 database: {url: "postgresql://u:pw@h/db", pool_min: 1, pool_max: 3, connect_timeout_s: 2}
 smpp: {tls: true, temp_error_status: 0x58, max_tps: 12.5, password: "pw"}
-registration: {extra_id_prefixes: ["097", 98], blocked_id_numbers: []}
+registration: {extra_id_prefixes: ["097", "098"], blocked_id_numbers: []}
 metrics: {listen: "[::1]:9200"}
 expiry: {after: 90m}
 logging: {level: DEBUG, format: json}
@@ -226,7 +229,7 @@ logging: {level: DEBUG, format: json}
     assert cfg.database.connect_timeout_s == 2.0 and isinstance(cfg.database.connect_timeout_s, float)
     assert (cfg.smpp.tls, cfg.smpp.temp_error_status, cfg.smpp.max_tps) == (True, 0x58, 12.5)
     assert cfg.smpp.password == config.Secret("pw")
-    assert cfg.registration.extra_id_prefixes == frozenset({"097", "98"})
+    assert cfg.registration.extra_id_prefixes == frozenset({"097", "098"})
     assert cfg.registration.blocked_id_numbers == frozenset()
     assert config.parse_listen("metrics.listen", cfg.metrics.listen) == ("::1", 9200)
     assert cfg.expiry.after_s == 5400
@@ -253,6 +256,12 @@ def test_empty_file_and_empty_section_mean_defaults(tmp_path: Path) -> None:
     ("smpp:\n  password: 1234\n", "smpp.password"),                 # int for a secret
     ("registration:\n  blocked_id_numbers: '201499999'\n", "registration.blocked_id_numbers"),
     ("registration:\n  extra_id_prefixes: [[1]]\n", "registration.extra_id_prefixes"),
+    # What parse.Rules refuses must be refused here, by key, not later by a traceback in the worker.
+    ("registration:\n  extra_id_prefixes: ['48']\n", "registration.extra_id_prefixes"),
+    ("registration:\n  extra_id_prefixes: ['04a']\n", "registration.extra_id_prefixes"),
+    ("registration:\n  extra_id_prefixes: [077]\n", "registration.extra_id_prefixes"),  # YAML octal: 63
+    ("registration:\n  blocked_id_numbers: ['20149999x']\n", "registration.blocked_id_numbers"),
+    ("registration:\n  blocked_id_numbers: [01234567]\n", "registration.blocked_id_numbers"),  # octal
     ("smpp:\n  port: 0\n", "smpp.port"),                            # below range
     ("smpp:\n  port: 70000\n", "smpp.port"),                        # above range
     ("database:\n  statement_timeout_ms: -1\n", "database.statement_timeout_ms"),
