@@ -295,9 +295,10 @@ def _coerce(key: str, typ: Any, value: Any) -> Any:
             raise errors.ConfigError(f"{key}: expected a string")
         return value
     if typing.get_origin(typ) is frozenset:
-        if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
-            raise errors.ConfigError(f"{key}: expected a list of strings")
-        return frozenset(str(v) for v in value)
+        # Strings only: YAML reads 048 as the integer 40 and 0123 as octal 83.
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise errors.ConfigError(f"{key}: expected a list of quoted strings")
+        return frozenset(value)
     raise errors.ConfigError(f"{key}: unsupported type {typ!r}")  # pragma: no cover
 
 
@@ -319,6 +320,8 @@ def _check_section(name: str, section: Any) -> None:
         raise errors.ConfigError("database.pool_min: must not exceed database.pool_max")
     if isinstance(section, SmppConfig):
         _check_smpp(section)
+    if isinstance(section, RegistrationConfig):
+        _check_registration(section)
     if isinstance(section, ExpiryConfig):
         section.after_s  # noqa: B018 - validates the duration
     if isinstance(section, MetricsConfig):
@@ -342,6 +345,19 @@ def _check_smpp(section: SmppConfig) -> None:
         text = value.reveal() if isinstance(value, Secret) else value
         if len(text) > limit or not text.isascii():
             raise errors.ConfigError(f"smpp.{key}: at most {limit} ASCII characters (SMPP 3.4)")
+
+
+_ID_PREFIX = re.compile(r"[0-9]{3}")
+_ID_NUMBER = re.compile(r"[0-9]{9}|[0-9]{12}")
+
+
+def _check_registration(section: RegistrationConfig) -> None:
+    for prefix in section.extra_id_prefixes:
+        if not _ID_PREFIX.fullmatch(prefix):
+            raise errors.ConfigError(f"registration.extra_id_prefixes: {prefix!r} is not 3 digits")
+    for number in section.blocked_id_numbers:
+        if not _ID_NUMBER.fullmatch(number):
+            raise errors.ConfigError(f"registration.blocked_id_numbers: {number!r} is not 9 or 12 digits")
 
 
 def parse_listen(key: str, value: str) -> tuple[str, int]:

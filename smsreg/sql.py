@@ -23,8 +23,11 @@ _BLOCK = re.compile(r"^--\s*(?P<name>[a-z_][a-z0-9_]*)\s*--\s*$", re.MULTILINE)
 def sql_dir() -> Path:
     """Where the SQL files are: $SMSREG_PATHS_SQL_DIR, the checkout, or the installed share dir."""
     env = os.environ.get("SMSREG_PATHS_SQL_DIR")
-    candidates = [Path(env)] if env else []
-    candidates += [Path(__file__).resolve().parent.parent / "sql",
+    if env:  # named explicitly: use it or fail, never fall back to another copy
+        if not (Path(env) / "migrations").is_dir():
+            raise FileNotFoundError(f"SMSREG_PATHS_SQL_DIR={env} has no migrations/ directory")
+        return Path(env)
+    candidates = [Path(__file__).resolve().parent.parent / "sql",
                    Path(sys.prefix) / "share" / "smsreg" / "sql"]
     for candidate in candidates:
         if (candidate / "migrations").is_dir():
