@@ -85,7 +85,8 @@ def retrying(stop: threading.Event, budget_s: float) -> tenacity.Retrying:
     """Retry DatabaseUnavailable with jittered backoff for at most budget_s, or until stop is set."""
     return tenacity.Retrying(
         retry=tenacity.retry_if_exception_type(errors.DatabaseUnavailable),
-        wait=tenacity.wait_exponential_jitter(initial=0.05, max=RETRY_MAX_WAIT_S, jitter=0.05),
+        # = wait_exponential_jitter(initial=0.05, ...), whose `initial=` is deprecated in tenacity 9.2.
+        wait=tenacity.wait_exponential(multiplier=0.05, max=RETRY_MAX_WAIT_S) + tenacity.wait_random(0, 0.05),
         stop=tenacity.stop_after_delay(budget_s) | tenacity.stop_when_event_set(stop),
         sleep=interruptible_sleep(stop),
         before_sleep=tenacity.before_sleep_log(logger, logging.WARNING),

@@ -78,8 +78,10 @@ class Session:
 
     def _reconnecting(self) -> tenacity.Retrying:
         cfg = self._cfg
-        backoff = tenacity.wait_exponential_jitter(initial=cfg.reconnect_min_s, max=cfg.reconnect_max_s,
-                                                   jitter=cfg.reconnect_min_s)
+        # Not wait_exponential_jitter: its `initial=` warns (DeprecationWarning) from tenacity 9.2
+        # on, and `multiplier=` does not exist in 9.0; this sum means the same on both.
+        backoff = (tenacity.wait_exponential(multiplier=cfg.reconnect_min_s, max=cfg.reconnect_max_s)
+                   + tenacity.wait_random(0, cfg.reconnect_min_s))
 
         def wait(state: tenacity.RetryCallState) -> float:
             failed = state.outcome.exception() if state.outcome else None
