@@ -42,5 +42,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# make bench [SCENARIOS=replies,registrations,mixed,paced,soak] [SCALE=0.1] [BENCH_ARGS='--worker-env SMSREG_SMPP_WORKERS=8']
+SCENARIOS ?= all
+SCALE ?= 1
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(DEVDB) --database smsreg_bench -- $(PY) -m smsreg.bench --scenarios $(SCENARIOS) --scale $(SCALE) $(BENCH_ARGS)
+
+# promtool: Debian package `prometheus`; make test runs the same checks (tests/test_deploy.py).
+rules:
+	promtool check rules deploy/prometheus/smsreg.rules.yml
+	promtool test rules deploy/prometheus/smsreg.rules.test.yml
+	promtool check config deploy/prometheus/prometheus.yml
+
 clean:
 	rm -rf $(VENV) .pgdata .pytest_cache .mypy_cache .hypothesis build *.egg-info
