@@ -23,6 +23,7 @@ class Claimed:
 
 def claim(conn: Conn, limit: int, worker: str, lease_s: float) -> list[Claimed]:
     with conn.transaction():
+        conn.execute(sql.Q["supersede_stale_secrets"])
         rows = conn.execute(sql.Q["claim_outbound"], {"limit": limit, "worker": worker, "lease_s": lease_s})
         return [Claimed(int(r[0]), str(r[1]), str(r[2]), int(r[3]), r[4])  # type: ignore[call-overload, arg-type]
                 for r in rows.fetchall()]

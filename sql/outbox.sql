@@ -1,5 +1,21 @@
 -- Queries of smsreg/outbox.py: the outbound reply queue.
 
+-- supersede_stale_secrets --
+-- A queued password SMS whose password has moved on (re-issued, changed by the citizen or
+-- disabled, e.g. after an SMSC outage longer than expiry.after) must not go out: it would
+-- teach the citizen a dead password.
+UPDATE outbound_sms o
+   SET state = 'failed', final_at = now(), error = 'superseded: the password changed before it was sent',
+       body = replace(o.body, o.secret, repeat('*', length(o.secret))), secret = NULL, claimed_by = NULL
+  FROM account a
+ WHERE o.account_id = a.id
+   AND o.secret IS NOT NULL
+   AND o.state IN ('queued', 'sending')
+   AND o.not_before <= now()
+   AND (a.password_state IN ('changed', 'disabled')
+        OR EXISTS (SELECT 1 FROM outbound_sms newer  -- a later reminder = a newer password
+                    WHERE newer.account_id = o.account_id AND newer.id > o.id AND newer.kind = 'reminder'))
+
 -- claim_outbound --
 -- Queued rows that are due, plus rows whose sender vanished (lease expired).
 WITH due AS (

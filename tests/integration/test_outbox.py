@@ -1,0 +1,127 @@
+"""The outbox in SQL against a real PostgreSQL: SKIP LOCKED claims across connections, leases
+that expire, settling rows (plaintext erased), receipts by hex/decimal id, and password SMS
+that a newer password has superseded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from smsreg import codec, config, db, expire, outbox, receipts, register
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+@pytest.fixture
+def link(cfg: config.Config) -> Iterator[psycopg.Connection[Any]]:
+    with db.connect(cfg.database, "test-outbox", autocommit=True) as conn:
+        yield conn
+
+
+def register_one(cfg: config.Config, conn: psycopg.Connection[Any], index: int,
+                 text: str | None = None) -> register.Result:
+    registrar = register.Registrar(cfg)
+    body = text or f"TK,Nguyen Van An,0480900{index:05d},01.02.1990"
+    mo = register.Mo(f"8490500{index:04d}", "8188", 0, codec.encode_text(body, 0), NOW)
+    return registrar.commit(conn, registrar.prepare(mo))
+
+
+def states(conn: psycopg.Connection[Any]) -> dict[int, str]:
+    return dict(conn.execute("SELECT id, state FROM outbound_sms").fetchall())
+
+
+def test_two_claimers_never_get_the_same_row(cfg: config.Config, conn: psycopg.Connection[Any]) -> None:
+    for i in range(20):
+        register_one(cfg, conn, i, text="not a registration")
+    with db.connect(cfg.database, "a") as a, db.connect(cfg.database, "b") as b:
+        a.execute("BEGIN")
+        first = a.execute("SELECT id FROM outbound_sms ORDER BY id LIMIT 5 FOR UPDATE").fetchall()
+        claimed_b = outbox.claim(b, 100, "b", lease_s=30)   # skips the 5 rows a holds
+        a.rollback()
+        claimed_a = outbox.claim(a, 100, "a", lease_s=30)
+    ids_b = {row.id for row in claimed_b}
+    ids_a = {row.id for row in claimed_a}
+    assert len(ids_b) == 15 and not ids_b & {r[0] for r in first}
+    assert ids_a == {r[0] for r in first}
+    assert set(states(conn).values()) == {"sending"}
+
+
+def test_an_expired_lease_makes_a_row_claimable_again(cfg: config.Config, conn: psycopg.Connection[Any],
+                                                       link: psycopg.Connection[Any]) -> None:
+    register_one(cfg, conn, 1, text="nonsense")
+    [row] = outbox.claim(conn, 10, "crashed-sender", lease_s=30)
+    assert outbox.claim(conn, 10, "other", lease_s=30) == []
+    link.execute("UPDATE outbound_sms SET claimed_at = now() - interval '31 seconds'")
+    [again] = outbox.claim(conn, 10, "other", lease_s=30)
+    assert again.id == row.id and again.attempts == 2
+
+
+def test_submitted_reply_keeps_ids_and_loses_its_plaintext(cfg: config.Config, conn: psycopg.Connection[Any],
+                                                            link: psycopg.Connection[Any]) -> None:
+    result = register_one(cfg, conn, 2)
+    secret = link.execute("SELECT secret FROM outbound_sms").fetchone()[0]
+    assert secret and secret in (result.reply or "")
+    [row] = outbox.claim(conn, 10, "s", lease_s=30)
+    outbox.mark_submitted(conn, row.id, ["1a2b3c"])
+    body, stored_secret, ids, state = link.execute(
+        "SELECT body, secret, smsc_message_ids, state FROM outbound_sms").fetchone()
+    assert stored_secret is None and secret not in body and "********" in body
+    assert ids == ["1a2b3c"] and state == "sent"
+
+
+@pytest.mark.parametrize("receipt_id", ["1a2b3c", "1A2B3C", str(0x1A2B3C)])
+def test_receipt_matches_hex_or_decimal_ids(cfg: config.Config, conn: psycopg.Connection[Any],
+                                            link: psycopg.Connection[Any], receipt_id: str) -> None:
+    register_one(cfg, conn, 3, text="nonsense")
+    [row] = outbox.claim(conn, 10, "s", lease_s=30)
+    outbox.mark_submitted(conn, row.id, ["1a2b3c"])
+    assert outbox.record_receipt(conn, receipts.Receipt(receipt_id, "delivered")) == 1
+    assert states(link) == {row.id: "delivered"}
+    assert outbox.record_receipt(conn, receipts.Receipt("ffff", "delivered")) == 0
+
+
+def test_released_row_waits_for_its_delay(cfg: config.Config, conn: psycopg.Connection[Any]) -> None:
+    register_one(cfg, conn, 4, text="nonsense")
+    [row] = outbox.claim(conn, 10, "s", lease_s=30)
+    outbox.release(conn, [row.id], 60, "throttled")
+    assert outbox.claim(conn, 10, "s", lease_s=30) == []
+    outbox.release(conn, [row.id], 0, "ignored: not sending any more")
+    assert outbox.claim(conn, 10, "s", lease_s=30) == []
+
+
+def test_a_welcome_sms_superseded_by_a_rotation_is_not_sent(
+        cfg: config.Config, conn: psycopg.Connection[Any], link: psycopg.Connection[Any]) -> None:
+    """An SMSC outage longer than expiry.after: the first password was rotated before it went out."""
+    register_one(cfg, conn, 5)
+    parser = argparse.ArgumentParser()
+    expire.configure_parser(parser)
+    assert expire.run(cfg, parser.parse_args(["--now", (NOW + dt.timedelta(days=4)).isoformat()])) == 0
+    claimed = outbox.claim(conn, 10, "s", lease_s=30)
+    kinds = dict(link.execute("SELECT id, kind FROM outbound_sms").fetchall())
+    assert [kinds[row.id] for row in claimed] == ["reminder"]
+    failed = link.execute("SELECT kind, secret, error FROM outbound_sms WHERE state = 'failed'").fetchall()
+    assert failed == [("ok", None, "superseded: the password changed before it was sent")]
+
+
+def test_a_password_sms_is_not_sent_after_the_citizen_changed_it(
+        cfg: config.Config, conn: psycopg.Connection[Any], link: psycopg.Connection[Any]) -> None:
+    register_one(cfg, conn, 6)
+    link.execute("UPDATE account SET password_state = 'changed', password_changed_at = now()")
+    assert outbox.claim(conn, 10, "s", lease_s=30) == []
+    assert link.execute("SELECT state, secret FROM outbound_sms").fetchall() == [("failed", None)]
+
+
+def test_replies_without_a_password_are_never_superseded(
+        cfg: config.Config, conn: psycopg.Connection[Any], link: psycopg.Connection[Any]) -> None:
+    register_one(cfg, conn, 7)
+    # The same phone again with another ID: a duplicate_phone reply, no password in it.
+    register_one(cfg, conn, 7, text="TK,Tran Van Binh,048090099999,01.02.1990")
+    link.execute("UPDATE account SET password_state = 'changed'")
+    claimed = outbox.claim(conn, 10, "s", lease_s=30)
+    assert len(claimed) == 1 and "So dien thoai" in claimed[0].body
