@@ -111,6 +111,7 @@ def command_name(command_id: int) -> str | None:
 def parse(raw: bytes) -> Incoming | Response | tuple[str, int]:
     """Parse one complete PDU. Returns the MO data, a response, or (command, sequence) for the
     other requests. Raises ValueError for a body that does not parse."""
+    check_framing(raw)
     try:
         pdu = smpp.parse_pdu(raw, client=_CLIENT, allow_unknown_opt_params=True)
     except Exception as exc:  # smpplib raises struct.error, IndexError, … on bad bodies
@@ -122,6 +123,41 @@ def parse(raw: bytes) -> Incoming | Response | tuple[str, int]:
         message_id = getattr(pdu, "message_id", None)
         return Response(int(pdu.sequence), name, int(pdu.status), _text(message_id))
     return name, int(pdu.sequence)
+
+
+# The mandatory fields of the MO PDUs before their TLVs: C-octet strings (s) and octets (o).
+# deliver_sm continues with sm_length and short_message.
+_MO_LAYOUTS = {
+    0x00000005: ("soosoosooossoooo", True),  # deliver_sm (SMPP 3.4 §4.6.1)
+    0x00000103: ("soosoosooo", False),       # data_sm (§4.7.1)
+}
+
+
+def check_framing(raw: bytes) -> None:
+    """Raise ValueError unless every mandatory field and TLV of a deliver_sm / data_sm lies
+    inside the PDU and the TLVs end exactly where it ends. smpplib reads past such errors and
+    returns an MO made of whatever it found: acknowledged with 0, the real message is lost."""
+    known = _MO_LAYOUTS.get(HEADER.unpack_from(raw)[1])
+    if known is None:
+        return
+    layout, short_message = known
+    pos = HEADER.size
+    for kind in layout:
+        if kind == "s":
+            end = raw.find(b"\x00", pos)
+            if end < 0:
+                raise ValueError("a C-octet string runs past the end of the PDU")
+            pos = end + 1
+        else:
+            pos += 1
+    if short_message:
+        if pos >= len(raw):
+            raise ValueError("no sm_length")
+        pos += 1 + raw[pos]
+    while pos + 4 <= len(raw):
+        pos += 4 + int.from_bytes(raw[pos + 2:pos + 4], "big")
+    if pos != len(raw):
+        raise ValueError("short_message or a TLV runs past the end of the PDU")
 
 
 def _incoming(pdu: Any, name: str) -> Incoming:
