@@ -15,6 +15,8 @@ import socket
 import struct
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -123,6 +125,15 @@ def settled(dsn: str) -> bool:
 def wait_settled(dsn: str, timeout: float = WAIT_S) -> None:
     assert wait_for(lambda: settled(dsn), timeout), rows(
         dsn, "SELECT id, destination, state, attempts, error FROM outbound_sms WHERE state IN ('queued', 'sending')")
+
+
+def http_get(url: str) -> tuple[int, str]:
+    """(status, body) of a GET; HTTP errors are answers too."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return int(resp.status), resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
 
 
 # ---- the simulator and the worker -----------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 import threading
 import time
@@ -17,6 +18,7 @@ from tests.e2e.conftest import (
     WAIT_S,
     RunningWorker,
     TcpProxy,
+    http_get,
     pg_address,
     phone,
     reg_text,
@@ -29,6 +31,7 @@ from tests.e2e.conftest import (
 
 Start = Callable[..., RunningWorker]
 TEMP_ERROR = 0x64
+QUEUE_FULL = 0x14  # ESME_RMSGQFUL
 SLOW_CLAIM_S = 0.5
 
 
@@ -138,7 +141,7 @@ def test_database_outage_answered_with_temporary_error(
         make_proxy: Callable[[tuple[str, int]], TcpProxy],
         make_worker_config: Callable[..., config.Config]) -> None:
     db_relay = make_proxy(pg_address(dsn))
-    start_worker(make_worker_config(database=db_relay.dsn_via(dsn)))
+    worker = start_worker(make_worker_config(database=db_relay.dsn_via(dsn)))
     assert smsc.send_mo(reg_text(1), source=phone(1)).wait_acked(WAIT_S)
     wait_replied(smsc, [phone(1)])
 
@@ -147,6 +150,8 @@ def test_database_outage_answered_with_temporary_error(
     assert wait_for(lambda: all(TEMP_ERROR in h.statuses for h in during), WAIT_S), during
     assert not any(h.done for h in during)
     assert rows(dsn, "SELECT count(*) FROM inbound_sms") == [(1,)]  # nothing stored meanwhile
+    status, body = http_get(f"http://127.0.0.1:{worker.metrics_port}/health")
+    assert status == 503 and json.loads(body)["database"] is False, body
     db_relay.restore()
 
     assert all(h.wait_acked(WAIT_S) for h in during), during
@@ -168,6 +173,22 @@ def test_malformed_pdus(smsc: Simulator, dsn: str, start_worker: Start,
     assert smsc.send_raw(smsc_pdus.pack(0x00000999, unknown_seq)) == 1
     nack = (smsc_pdus.GENERIC_NACK, smsc_pdus.ESME_RINVCMDID, unknown_seq)
     assert wait_for(lambda: nack in tap.pdus_sent()), tap.pdus_sent()
+    # A deliver_sm whose body is cut short (no addresses, no message): refused with an error
+    # status (generic_nack or deliver_sm_resp), never accepted and stored as a message.
+    truncated_seq = 0x7FFF0004
+    assert smsc.send_raw(smsc_pdus.pack(smsc_pdus.DELIVER_SM, truncated_seq, b"\x00\x01")) == 1
+
+    def answer() -> list[tuple[int, int, int]]:
+        return [p for p in tap.pdus_sent() if p[2] == truncated_seq]
+    assert wait_for(answer), tap.pdus_sent()
+    [(command_id, status, _)] = answer()
+    assert command_id in (smsc_pdus.GENERIC_NACK, smsc_pdus.DELIVER_SM | smsc_pdus.RESP_BIT)
+    assert status != 0, "a deliver_sm without a body was acknowledged as delivered"
+    # An enquire_link from the SMSC is answered.
+    enquire_seq = 0x7FFF0005
+    assert smsc.send_raw(smsc_pdus.pack(smsc_pdus.ENQUIRE_LINK, enquire_seq)) == 1
+    resp = (smsc_pdus.ENQUIRE_LINK | smsc_pdus.RESP_BIT, 0, enquire_seq)
+    assert wait_for(lambda: resp in tap.pdus_sent()), tap.pdus_sent()
     assert smsc.send_mo(reg_text(2), source=phone(2)).wait_acked(WAIT_S)
     assert smsc.counters.binds == 1
 
@@ -176,7 +197,7 @@ def test_malformed_pdus(smsc: Simulator, dsn: str, start_worker: Start,
     assert smsc.send_raw(struct.pack(">LLLL", 8, smsc_pdus.ENQUIRE_LINK, 0, 0x7FFF0002)) == 1
     assert wait_for(lambda: smsc.counters.binds == 2), "the worker did not rebuild the link"
     assert smsc.send_mo(reg_text(3), source=phone(3)).wait_acked(WAIT_S)
-    assert_answered_once(smsc, dsn, range(1, 4))
+    assert_answered_once(smsc, dsn, range(1, 4))  # and nothing stored for the malformed PDUs
 
 
 @pytest.mark.parametrize("length", [0xFFFFFFFF, 16 + 70_000])
@@ -253,3 +274,13 @@ def test_stop_during_a_slow_claim_keeps_sent_replies_sent(
         assert state in ("sent", "delivered"), f"reply accepted by the SMSC but left {state!r} in the database"
     start_worker()  # the next worker sends whatever is still queued
     assert_answered_once(smsc, dsn, range(1, 2))
+
+
+def test_full_intake_queue_answers_queue_full(smsc: Simulator, dsn: str, start_worker: Start,
+                                              make_worker_config: Callable[..., config.Config]) -> None:
+    start_worker(make_worker_config(SMSREG_SMPP_QUEUE_SIZE="1", SMSREG_SMPP_WORKERS="1"))
+    handles = send(smsc, range(1, 21))
+    assert all(h.wait_acked(WAIT_S) for h in handles), handles
+    assert any(QUEUE_FULL in h.statuses for h in handles), handles  # then redelivered
+    assert {s for h in handles for s in h.statuses} <= {0, QUEUE_FULL}
+    assert_answered_once(smsc, dsn, range(1, 21))

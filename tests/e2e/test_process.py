@@ -9,8 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from tests.e2e.conftest import (
     REPO,
     WAIT_S,
     RunningWorker,
+    http_get,
     id_number,
     phone,
     reg_text,
@@ -149,14 +148,6 @@ def test_sigterm_with_mos_in_flight(smsc: Simulator, dsn: str, start_worker: Sta
     assert len(counts) == SIGTERM_MOS and smsc.duplicates == []
 
 
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
 def _sample(body: str, name: str, **labels: str) -> float | None:
     for family in text_string_to_metric_families(body):
         for sample in family.samples:
@@ -167,10 +158,10 @@ def _sample(body: str, name: str, **labels: str) -> float | None:
 
 def test_metrics_and_health_endpoints(smsc: Simulator, worker: RunningWorker) -> None:
     base = f"http://127.0.0.1:{worker.metrics_port}"
-    status, body = _get(f"{base}/health")
+    status, body = http_get(f"{base}/health")
     assert status == 200, body
     assert json.loads(body)["smpp_bound"] is True
-    status, body = _get(f"{base}/metrics")
+    status, body = http_get(f"{base}/metrics")
     assert status == 200
     ok_before = _sample(body, "smsreg_registrations_total", outcome="ok")
     assert ok_before == 0.0, body
@@ -178,7 +169,7 @@ def test_metrics_and_health_endpoints(smsc: Simulator, worker: RunningWorker) ->
     assert smsc.send_mo(reg_text(1), source=phone(1)).wait_acked(WAIT_S)
     assert smsc.send_mo("TK,abc", source=phone(2)).wait_acked(WAIT_S)
     wait_replied(smsc, [phone(1), phone(2)])
-    status, body = _get(f"{base}/metrics")
+    status, body = http_get(f"{base}/metrics")
     assert status == 200
     assert _sample(body, "smsreg_registrations_total", outcome="ok") == ok_before + 1
     assert _sample(body, "smsreg_registrations_total", outcome="syntax_error") == 1.0
@@ -187,7 +178,24 @@ def test_metrics_and_health_endpoints(smsc: Simulator, worker: RunningWorker) ->
     # Unbound (the SMSC went away and refuses binds): /health says so.
     smsc.bind_credentials = ("smsreg", "changed")
     smsc.drop_links()
-    assert wait_for(lambda: _get(f"{base}/health")[0] == 503), _get(f"{base}/health")
-    assert json.loads(_get(f"{base}/health")[1])["smpp_bound"] is False
+    assert wait_for(lambda: http_get(f"{base}/health")[0] == 503), http_get(f"{base}/health")
+    assert json.loads(http_get(f"{base}/health")[1])["smpp_bound"] is False
     smsc.bind_credentials = ("smsreg", worker.cfg.smpp.password.reveal())
-    assert wait_for(lambda: _get(f"{base}/health")[0] == 200, WAIT_S)
+    assert wait_for(lambda: http_get(f"{base}/health")[0] == 200, WAIT_S)
+
+
+def test_concatenated_mo_completed_by_the_next_worker(smsc: Simulator, dsn: str, start_worker: Start) -> None:
+    """Parts live in PostgreSQL, not in a worker: part 1 to one worker, part 2 to its successor."""
+    name = "Ton That Thuyet Hoang Minh"
+    first = start_worker()
+    part1 = smsc.send_mo(reg_text(5, name), source=phone(5), via="sar", parts=2, send_parts=[1], reference=500)
+    assert part1.wait_acked(WAIT_S)
+    assert first.shutdown() == 0
+    start_worker()
+    part2 = smsc.send_mo(reg_text(5, name), source=phone(5), via="sar", parts=2, send_parts=[2], reference=500)
+    assert part2.wait_acked(WAIT_S)
+    counts = wait_replied(smsc, [phone(5)])
+    wait_settled(dsn)
+    assert reply_counts(smsc) == {phone(5): 1}, counts
+    assert rows(dsn, "SELECT full_name, name_as_typed FROM account WHERE id_number = %s",
+                (id_number(5),)) == [(name.upper(), name)]

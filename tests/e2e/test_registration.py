@@ -27,6 +27,7 @@ from tests.e2e.conftest import (
 )
 
 pytestmark = pytest.mark.usefixtures("worker")
+RECEIPT_SETTLE_S = 5.0
 
 
 def expected(cfg: config.Config, outcome: Outcome) -> str:
@@ -188,8 +189,8 @@ def test_delivery_receipts_settle_the_replies(smsc: Simulator, dsn: str) -> None
 
     def states() -> dict[str, str]:
         return dict(rows(dsn, "SELECT destination, state FROM outbound_sms"))
-    # ... so the database must know what became of every reply.
-    wait_for(lambda: states() == want, WAIT_S)
+    # ... so the database must know what became of every reply (a few ms after each ack).
+    wait_for(lambda: states() == want, RECEIPT_SETTLE_S)
     stuck = {p: s for p, s in states().items() if s != want[p]}
     assert not stuck, f"receipts acknowledged but not recorded: {stuck}"
     assert rows(dsn, "SELECT count(*) FROM outbound_sms WHERE final_at IS NULL") == [(0,)]
