@@ -43,8 +43,8 @@ class Reassembler:
                 **part.group(), "seq": part.seq, "source_ton": part.source_ton,
                 "data_coding": part.data_coding, "payload": part.payload,
                 "received_at": part.received_at}).fetchone()
-            if stored is None:
-                return None  # a redelivered part: already stored, maybe already answered
+            if stored is None or stored[0]:
+                return None  # a redelivered part, or a late one of a group already answered
             rows = conn.execute(sql.Q["open_group_parts"], part.group()).fetchall()
             if len(rows) < part.total:
                 return None

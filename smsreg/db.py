@@ -42,7 +42,9 @@ def make_pool(cfg: config.DatabaseConfig, role: str = "worker",
         kwargs=connect_kwargs(cfg, role),
         check=psycopg_pool.ConnectionPool.check_connection,
         timeout=cfg.connect_timeout_s,
-        reconnect_timeout=0,  # never give up reconnecting; outages end
+        # How long the pool's background refill keeps retrying; after that it gives up until a
+        # caller asks for a connection, which starts a new attempt. Outages end by themselves.
+        reconnect_timeout=3600,
         name=f"smsreg-{role}",
         open=False,
     )

@@ -47,6 +47,7 @@ class _Link:
     last_rx: float = field(default_factory=time.monotonic)
     last_tx: float = field(default_factory=time.monotonic)
     pending: dict[int, tuple[str, float]] = field(default_factory=dict)  # seq → (command, sent at)
+    early: list[bytes] = field(default_factory=list)  # read with the bind_resp, not yet dispatched
 
 
 class Session:
@@ -133,18 +134,26 @@ class Session:
             system_type=cfg.system_type, interface_version=0x34, address_range=cfg.address_range))
         deadline = time.monotonic() + cfg.response_timeout_s
         while time.monotonic() < deadline and not self._stop.is_set():
-            for raw in self._read_some(link):
-                parsed = pdus.parse(raw)
-                if isinstance(parsed, pdus.Response) and parsed.sequence == seq:
-                    if parsed.status != pdus.ESME_ROK:
-                        self._stats.binds.labels(result="failed").inc()
-                        raise BindRefused(f"bind refused: 0x{parsed.status:02x} {pdus.describe_status(parsed.status)}")
-                    return
+            # An SMSC may send its backlog right behind the bind_resp, even in the same segment:
+            # whatever is not the bind_resp is kept for _serve.
+            link.early += self._read_some(link)
+            for raw in link.early:
+                _, command_id, status, sequence = pdus.header(raw)
+                if sequence != seq or pdus.is_request(command_id):
+                    continue
+                link.early.remove(raw)
+                if status != pdus.ESME_ROK:
+                    self._stats.binds.labels(result="failed").inc()
+                    raise BindRefused(f"bind refused: 0x{status:02x} {pdus.describe_status(status)}")
+                return
         raise errors.SmscUnavailable("no bind_transceiver_resp in time")
 
     def _serve(self, link: _Link) -> str:
         """Read and dispatch until the link dies or stop is set; return why it ended."""
         try:
+            early, link.early = link.early, []
+            for raw in early:
+                self._dispatch(link, raw)
             while not self._stop.is_set():
                 for raw in self._read_some(link):
                     self._dispatch(link, raw)
@@ -260,10 +269,19 @@ class Session:
             seq = self._request_pdu(link, "unbind")
             deadline = time.monotonic() + 1.0
             while time.monotonic() < deadline:
-                if any(pdus.header(raw)[3] == seq for raw in self._read_some(link)):
-                    break
+                for raw in self._read_some(link):
+                    _, command_id, _, sequence = pdus.header(raw)
+                    if sequence == seq and not pdus.is_request(command_id):
+                        self._log_unbound(link)
+                        return
+                    # Late responses still settle their replies; new MOs get the temporary status.
+                    self._dispatch(link, raw)
         except (OSError, LinkDead):
             pass
+        self._log_unbound(link)
+
+    @staticmethod
+    def _log_unbound(link: _Link) -> None:
         logger.info("unbound (link %d)", link.number, extra={"action": "smpp_unbound"})
 
     # ---- called from any thread ----------------------------------------------------------
