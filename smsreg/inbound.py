@@ -87,6 +87,8 @@ class Intake:
                 self._stats.workers_busy.dec()
 
     def _handle(self, job: _Job) -> None:
+        if self._stale(job):
+            return
         work = self._plan(job)  # CPU work (decode, parse, hash) happens once, outside the retries
         try:
             for attempt in db.retrying(self._abort, self._cfg.database.retry_budget_s):
@@ -103,6 +105,19 @@ class Intake:
         if result is not None:
             self._log(job.mo, result)
         self._answer(job, pdus.ESME_ROK)
+
+    def _stale(self, job: _Job) -> bool:
+        """True (and answered with the temporary status, unprocessed) for an MO that waited in
+        the queue longer than smpp.response_timeout_s. The SMSC's own response timer has run
+        out by then: it delivers the MO again, so working on this copy would only make every MO
+        behind it late as well. Without this a backlog flushed at bind never drains: each ack
+        arrives after the SMSC gave up, and every redelivery costs a password hash again."""
+        if time.monotonic() - job.started <= self._cfg.smpp.response_timeout_s:
+            return False
+        logger.debug("MO waited %.1f s in the queue: answered temporary error unprocessed",
+                     time.monotonic() - job.started, extra={"action": "mo_stale"})
+        self._answer(job, self._cfg.smpp.temp_error_status)
+        return True
 
     def _deferred(self, job: _Job, kind: str, exc: errors.SmsregError) -> None:
         self._stats.db_errors.labels(kind=kind).inc()
