@@ -61,6 +61,7 @@ class Sender:
         self._inflight: dict[tuple[int, int], tuple[int, int]] = {}  # (link, seq) → (row id, part no)
         self._rows: dict[int, _Row] = {}
         self._stop_claiming = threading.Event()
+        self._claims_over = threading.Event()  # set by the sender thread: it will claim nothing more
         self._stopped = threading.Event()
         self._tokens = float(cfg.smpp.window)
         self._last_refill = time.monotonic()
@@ -85,6 +86,10 @@ class Sender:
         self._stop_claiming.set()
         self._events.put(None)
         deadline = time.monotonic() + timeout
+        # A claim may be under way on the sender thread, its rows not yet in _rows: releasing
+        # them at the stop below would send each again after its submit_sm was accepted.
+        while not self._claims_over.wait(0.05) and time.monotonic() < deadline and self.thread.is_alive():
+            pass
         while self._rows and time.monotonic() < deadline and self.thread.is_alive():
             time.sleep(0.05)
         self._stopped.set()
@@ -95,6 +100,8 @@ class Sender:
     def _run(self) -> None:
         next_poll, more = 0.0, False
         while not self._stopped.is_set():
+            if self._stop_claiming.is_set():
+                self._claims_over.set()
             try:
                 # Short waits while a backlog is being drained, longer ones when idle.
                 woken = self._settle_events(0.02 if more else 0.25)
