@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults import invariants, workers
+from tests.faults import stream, workers
 
 SMSC_RETRY_DELAY_S = 0.2
 SMSC_RESPONSE_TIMEOUT_S = 2.0
@@ -17,15 +17,15 @@ RESULTS: list[str] = []
 
 
 @pytest.fixture
-def smsc() -> Iterator[invariants.RecordingSimulator]:
-    with invariants.RecordingSimulator(password=workers.SMSC_PASSWORD, retry_delay_s=SMSC_RETRY_DELAY_S,
+def smsc() -> Iterator[stream.RecordingSimulator]:
+    with stream.RecordingSimulator(password=workers.SMSC_PASSWORD, retry_delay_s=SMSC_RETRY_DELAY_S,
                                        response_timeout_s=SMSC_RESPONSE_TIMEOUT_S,
                                        max_retries=SMSC_MAX_RETRIES) as sim:
         yield sim
 
 
 @pytest.fixture
-def workers_of(tmp_path: Path, smsc: invariants.RecordingSimulator) -> Iterator[object]:
+def workers_of(tmp_path: Path, smsc: stream.RecordingSimulator) -> Iterator[object]:
     """workers_of(dsn) → a Workers set for that database; every process is stopped afterwards."""
     made: list[workers.Workers] = []
 

@@ -7,9 +7,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from smsreg.smsc import MoSpec
 from tests.conftest import make_config
-from tests.faults import invariants, workers
-from tests.faults.invariants import Feeder, Planned, RecordingSimulator, Report
+from tests.faults import invariants, stream, workers
+from tests.faults.invariants import Report
+from tests.faults.stream import Feeder, Planned, RecordingSimulator
 
 # A loaded 2-core CI box: generous bounds for things that take well under a second.
 DONE_TIMEOUT_S = 90.0
@@ -65,11 +67,11 @@ class Harness:
         """Once the faults are over, a new citizen is answered promptly (the worker serves again)."""
         number = PROBE_NUMBER + len(feeder.sent)
         started = time.monotonic()
-        spec = invariants.MoSpec(invariants.reg_text(number), source=invariants.phone(number))
-        sent = feeder.send(Planned(spec, "probe", frozenset({invariants.OK}), invariants.id_number(number)))
+        spec = MoSpec(stream.reg_text(number), source=stream.phone(number))
+        sent = feeder.send(Planned(spec, "probe", frozenset({stream.OK}), stream.id_number(number)))
         if not sent.handle.wait_acked(PROBE_TIMEOUT_S):
             return f"the probe MO after the faults was not acknowledged: {sent.handle.statuses}"
-        dest = invariants.phone(number)
+        dest = stream.phone(number)
         deadline = started + PROBE_TIMEOUT_S
         while time.monotonic() < deadline:
             if any(r.destination == dest for r in self.smsc.replies):

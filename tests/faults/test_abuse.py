@@ -13,13 +13,13 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from smsreg.smsc import MoSpec
-from tests.faults import invariants, workers
+from tests.faults import invariants, stream, workers
 from tests.faults.harness import Harness
-from tests.faults.invariants import Planned, RecordingSimulator, Sent
+from tests.faults.stream import Planned, RecordingSimulator, Sent
 
 pytestmark = pytest.mark.slow
 
-ABUSER = invariants.phone(7_000_000)
+ABUSER = stream.phone(7_000_000)
 ABUSER_MOS = 300
 CITIZENS = 60
 CITIZEN_RATE_PER_S = 20.0
@@ -30,12 +30,12 @@ OTHERS_P95_MAX_S = 20.0
 
 
 def _citizens(first: int) -> list[Planned]:
-    return [Planned(MoSpec(invariants.reg_text(n), source=invariants.phone(n)), "valid", invariants.REGISTRATION,
-                    invariants.id_number(n)) for n in range(first, first + CITIZENS)]
+    return [Planned(MoSpec(stream.reg_text(n), source=stream.phone(n)), "valid", stream.REGISTRATION,
+                    stream.id_number(n)) for n in range(first, first + CITIZENS)]
 
 
 def _abuse() -> list[Planned]:
-    return [Planned(MoSpec(f"TK,spam number {i}", source=ABUSER), "syntax", frozenset({invariants.SYNTAX}))
+    return [Planned(MoSpec(f"TK,spam number {i}", source=ABUSER), "syntax", frozenset({stream.SYNTAX}))
             for i in range(ABUSER_MOS)]
 
 
@@ -81,4 +81,4 @@ def test_one_phone_flooding(smsc: RecordingSimulator, dsn: str, workers_of: Call
         h.problems.append(f"only {len(during)} of {CITIZENS} citizens answered during the flood")
     elif _p95(during) > OTHERS_P95_MAX_S:
         h.problems.append(f"citizens starved: p95 reply latency {_p95(during):.1f} s during the flood")
-    h.finish(invariants.Feeder.finished(smsc, baseline.sent + abuse.sent + others.sent))
+    h.finish(stream.Feeder.finished(smsc, baseline.sent + abuse.sent + others.sent))

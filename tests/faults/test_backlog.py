@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.faults import invariants, workers
+from tests.faults import stream, workers
 from tests.faults.harness import Harness
-from tests.faults.invariants import RecordingSimulator
+from tests.faults.stream import RecordingSimulator
 
 pytestmark = pytest.mark.slow
 
@@ -24,8 +24,8 @@ CONVERGE_S = 90.0
 def test_backlog_flushed_at_bind(smsc: RecordingSimulator, dsn: str, workers_of: Callable[[str], workers.Workers],
                                  result_line: list[str]) -> None:
     h = Harness("backlog_flush", smsc, dsn, workers_of(dsn), result_line)
-    stream = [p for p in invariants.mixed_stream(BACKLOG, seed=29)]
-    feeder = h.feed(stream, rate_per_s=10_000)  # all queued at the SMSC before any worker binds
+    # All queued at the SMSC before any worker binds.
+    feeder = h.feed(stream.mixed_stream(BACKLOG, seed=29), rate_per_s=10_000)
     feeder.join(30)
     started = time.monotonic()
     worker = h.workers.spawn("a", **PRODUCTION_HASH)

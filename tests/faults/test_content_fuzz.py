@@ -24,8 +24,8 @@ from smsreg import codec, config, passwords, register, replies, runner
 from smsreg.replies import Outcome
 from smsreg.smsc import MoSpec
 from tests.conftest import make_config
-from tests.faults import invariants, workers
-from tests.faults.invariants import RecordingSimulator
+from tests.faults import invariants, stream, workers
+from tests.faults.stream import RecordingSimulator
 
 WAIT_S = 15.0
 CODINGS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 0x10, 0x11, 0x18, 0xF0, 0xF3, 0xF4, 0xF7, 0xFF)
@@ -109,15 +109,15 @@ def worker(dsn: str, smsc: RecordingSimulator) -> Iterator[InProcessWorker]:
 
 def _send(smsc: RecordingSimulator, item: Fuzzed) -> tuple[MoSpec, str]:
     n = next(_numbers)
-    source = invariants.phone(n) if item.valid_sender else f"VNPT{n}"
+    source = stream.phone(n) if item.valid_sender else f"VNPT{n}"
     content = item.content
-    payload = content if isinstance(content, bytes) else _encode(content.replace("{id}", invariants.id_number(n)),
+    payload = content if isinstance(content, bytes) else _encode(content.replace("{id}", stream.id_number(n)),
                                                                  item.data_coding)
     parts = 2 if item.via in ("udh", "sar") and len(payload) >= 4 else None
     via = item.via if parts else ("message_payload" if len(payload) > 254 else "short_message")
     spec = MoSpec(payload=payload, source=source, data_coding=item.data_coding, via=via, parts=parts,  # type: ignore[arg-type]
                   source_ton=1 if item.valid_sender else 5)
-    return spec, invariants.phone(n)
+    return spec, stream.phone(n)
 
 
 def _expected(cfg: config.Config, spec: MoSpec) -> register.Prepared:

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.faults import invariants, workers
+from tests.faults import invariants, stream, workers
 from tests.faults.harness import Harness
-from tests.faults.invariants import RecordingSimulator
+from tests.faults.stream import RecordingSimulator
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,7 @@ def test_postgres_restarted_mid_stream(cluster: workers.Cluster, smsc: Recording
     h = Harness("postgres_restart", smsc, dsn, workers_of(dsn), result_line)
     worker = h.workers.spawn("a")
     assert smsc.wait_bound(1, 20), worker.tail()
-    feeder = h.feed(invariants.mixed_stream(MOS, seed=17), RATE_PER_S)
+    feeder = h.feed(stream.mixed_stream(MOS, seed=17), RATE_PER_S)
     for at, down_s in ((0.3, 3.0), (0.65, 0.5)):
         while feeder.progress < at:
             time.sleep(0.05)
@@ -57,7 +57,7 @@ def test_expire_runs_during_registrations(smsc: RecordingSimulator, dsn: str,
     expiry = {"SMSREG_EXPIRY_AFTER": "2s", "SMSREG_EXPIRY_MAX_ROTATIONS": "50"}
     worker = h.workers.spawn("a", **expiry)
     assert smsc.wait_bound(1, 20), worker.tail()
-    feeder = h.feed(invariants.mixed_stream(MOS, seed=19), RATE_PER_S)
+    feeder = h.feed(stream.mixed_stream(MOS, seed=19), RATE_PER_S)
     runs = failed = 0
     while feeder.progress < 1.0 or runs < 3:
         done = workers.run_expire(dsn, h.workers.log_dir, **expiry)

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.faults import invariants, workers
+from tests.faults import stream, workers
 from tests.faults.harness import Harness
-from tests.faults.invariants import RecordingSimulator
+from tests.faults.stream import RecordingSimulator
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ def test_kill9_under_load_then_restart(smsc: RecordingSimulator, dsn: str, worke
     rng = random.Random(7)
     worker = h.workers.spawn("a")
     assert smsc.wait_bound(1, 20), worker.tail()
-    feeder = h.feed(invariants.mixed_stream(MOS, seed=7), RATE_PER_S)
+    feeder = h.feed(stream.mixed_stream(MOS, seed=7), RATE_PER_S)
     while feeder.progress < 0.9:
         time.sleep(rng.uniform(0.8, 2.0))
         worker.kill9()
@@ -45,7 +45,7 @@ def test_two_workers_one_killed(smsc: RecordingSimulator, dsn: str, workers_of: 
     h = _harness("two_workers_kill", smsc, dsn, workers_of, result_line)
     a, b = h.workers.spawn("a"), h.workers.spawn("b")
     assert smsc.wait_bound(2, 20), h.workers.tails()
-    feeder = h.feed(invariants.mixed_stream(MOS, seed=11), RATE_PER_S)
+    feeder = h.feed(stream.mixed_stream(MOS, seed=11), RATE_PER_S)
     rng = random.Random(11)
     while feeder.progress < 0.3:
         time.sleep(0.1)
@@ -68,7 +68,7 @@ def test_sigterm_under_load_then_restart(smsc: RecordingSimulator, dsn: str,
     h = _harness("sigterm_restart", smsc, dsn, workers_of, result_line)
     worker = h.workers.spawn("a")
     assert smsc.wait_bound(1, 20), worker.tail()
-    feeder = h.feed(invariants.mixed_stream(MOS, seed=31), RATE_PER_S)
+    feeder = h.feed(stream.mixed_stream(MOS, seed=31), RATE_PER_S)
     codes = []
     while feeder.progress < 0.9:
         time.sleep(1.5)
@@ -77,4 +77,6 @@ def test_sigterm_under_load_then_restart(smsc: RecordingSimulator, dsn: str,
     h.extra["restarts"] = len(codes)
     if any(codes):
         h.problems.append(f"exit codes after SIGTERM under load: {codes}")
-    h.finish(feeder)
+    report = h.finish(feeder)
+    # A graceful stop waits for the submit_sm_resp of every reply in flight: no reply twice.
+    assert report.dup_tolerated == 0, report.line()

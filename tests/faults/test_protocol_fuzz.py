@@ -17,9 +17,9 @@ import pytest
 
 from smsreg import register
 from smsreg.smsc import pdus as sp
-from tests.faults import invariants, workers
+from tests.faults import stream, workers
 from tests.faults.harness import Harness
-from tests.faults.invariants import RecordingSimulator
+from tests.faults.stream import RecordingSimulator
 
 pytestmark = pytest.mark.slow
 
@@ -81,11 +81,11 @@ def _with_sm_length(body: bytes, text: bytes, value: int) -> bytes:
 
 
 def cases() -> list[Case]:
-    reg = invariants.reg_text(900_001).encode()
-    src_tlv, src_dc, src_big = invariants.phone(900_001), invariants.phone(900_002), invariants.phone(900_003)
+    reg = stream.reg_text(900_001).encode()
+    src_tlv, src_dc, src_big = stream.phone(900_001), stream.phone(900_002), stream.phone(900_003)
     big = b"TK,abc " + b"x" * 248
     vendor_tlvs = struct.pack(">HH", 0x1401, 4) + b"abcd" + struct.pack(">HH", 0x7777, 2) + b"xy"
-    ok_body = _mo_body(b"TK,abc", source=invariants.phone(900_004))
+    ok_body = _mo_body(b"TK,abc", source=stream.phone(900_004))
     return [
         Case("unknown_command", lambda s: sp.pack(0x00000999, s), "nack_cmdid"),
         Case("unknown_response", lambda s: sp.pack(0x80000999, s), "silent"),
@@ -146,7 +146,7 @@ def test_malformed_pdus_answered_and_nothing_lost(smsc: RecordingSimulator, dsn:
     h = Harness("protocol_fuzz", smsc, dsn, workers_of(dsn), result_line)
     worker = h.workers.spawn("a")
     assert smsc.wait_bound(1, 20), worker.tail()
-    feeder = h.feed(invariants.mixed_stream(300, seed=23), 40.0)
+    feeder = h.feed(stream.mixed_stream(300, seed=23), 40.0)
     wrong: list[str] = []
     stored: list[bytes] = []
     for n, case in enumerate(cases()):

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.faults import invariants, workers
+from tests.faults import invariants, stream, workers
 from tests.faults.harness import Harness
-from tests.faults.invariants import RecordingSimulator
+from tests.faults.stream import RecordingSimulator
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def test_link_drops(harness: Harness, smsc: RecordingSimulator) -> None:
     """The SMSC resets the TCP connection again and again, sometimes right after accepting a
     submit_sm and before answering it (the response is lost with the link)."""
     rng = random.Random(3)
-    feeder = harness.feed(invariants.mixed_stream(MOS, seed=3), RATE_PER_S)
+    feeder = harness.feed(stream.mixed_stream(MOS, seed=3), RATE_PER_S)
     drops = lost = 0
     while feeder.progress < 0.9:
         time.sleep(rng.uniform(0.3, 1.0))
@@ -47,7 +47,7 @@ def test_link_drops(harness: Harness, smsc: RecordingSimulator) -> None:
 
 def test_smsc_unbind(harness: Harness, smsc: RecordingSimulator) -> None:
     """SMSC-initiated unbind mid-stream: the worker answers, rebinds, nothing is lost."""
-    feeder = harness.feed(invariants.mixed_stream(MOS, seed=5), RATE_PER_S)
+    feeder = harness.feed(stream.mixed_stream(MOS, seed=5), RATE_PER_S)
     unbinds = 0
     while feeder.progress < 0.9:
         time.sleep(1.2)
@@ -59,7 +59,7 @@ def test_smsc_unbind(harness: Harness, smsc: RecordingSimulator) -> None:
 def test_smsc_silent_longer_than_response_timer(harness: Harness, smsc: RecordingSimulator) -> None:
     """The SMSC reads but answers nothing (enquire_link, submit_sm, bind) for 3 s, twice; the
     worker's 1 s timers must declare the link dead, rebind once the SMSC talks again, and resend."""
-    feeder = harness.feed(invariants.mixed_stream(MOS, seed=9), RATE_PER_S)
+    feeder = harness.feed(stream.mixed_stream(MOS, seed=9), RATE_PER_S)
     silences = 0
     for at in (0.25, 0.6):
         while feeder.progress < at:
@@ -77,7 +77,7 @@ def test_throttling_storm(harness: Harness, smsc: RecordingSimulator) -> None:
     smsc.throttle(every=3)
     # Fewer MOs: the sender pauses THROTTLE_PAUSE_S after each throttled submit_sm, so every
     # 3rd one throttled means ~7 replies/s.
-    feeder = harness.feed(invariants.mixed_stream(MOS // 2, seed=13), RATE_PER_S)
+    feeder = harness.feed(stream.mixed_stream(MOS // 2, seed=13), RATE_PER_S)
     feeder.join(60)
     feeder.wait_done(60)
     invariants.wait_quiet(smsc, harness.dsn, 90)
