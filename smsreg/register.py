@@ -4,9 +4,11 @@ message, creates the account or records the duplicate, and queues exactly one re
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import psycopg
@@ -74,6 +76,7 @@ class Registrar:
         self._cfg = cfg
         self._rules = rules(cfg.registration)
         self._hasher = hasher or passwords.Hasher(cfg.passwords)
+        self._fixed_replies: dict[Outcome, tuple[str | None, int]] = {}  # a benign race: same value
 
     def prepare(self, mo: Mo, failure: parse.SyntaxFailure | None = None) -> Prepared:
         """Decode, parse, normalise the sender and, for a valid request, make and hash the password."""
@@ -110,37 +113,149 @@ class Registrar:
             if seen:
                 return Result(Outcome.REDELIVERY, inbound_id=int(seen[0]))  # type: ignore[call-overload]
         outcome, account_id = self._decide(conn, prep)
+        result, params = self._rows(prep, key, outcome, account_id)
+        row = conn.execute(sql.Q["insert_inbound_and_reply"], params).fetchone()
+        assert row is not None
+        return dataclasses.replace(result, inbound_id=_int(row[0]), outbound_id=_int(row[1]))
+
+    def _rows(self, prep: Prepared, key: bytes, outcome: Outcome,
+              account_id: int | None) -> tuple[Result, dict[str, object]]:
+        """The Result (without row ids) and the parameters of insert_inbound_and_reply."""
+        mo = prep.mo
         username = prep.parsed.id_number if outcome is Outcome.OK else None  # type: ignore[union-attr]
-        body = None
-        if prep.phone is not None:
-            body = replies.render(self._cfg.replies, outcome, username or "", prep.password or "")
-        segments = codec.segment_count(body) if body else 0
-        row = conn.execute(sql.Q["insert_inbound_and_reply"], {
+        body, segments = self._reply(outcome, username, prep.password) if prep.phone is not None else (None, 0)
+        params: dict[str, object] = {
             "received_at": mo.received_at, "source_addr": mo.source_addr, "source_ton": mo.source_ton,
             "phone": prep.phone, "dest_addr": mo.dest_addr, "data_coding": mo.data_coding,
             "payload": mo.payload, "text": _storable(prep.text), "key": key, "outcome": str(outcome),
             "reason": _reason(prep), "account_id": account_id, "body": body,
             "secret": prep.password if outcome is Outcome.OK else None, "segments": segments,
-        }).fetchone()
-        assert row is not None
-        return Result(outcome, inbound_id=_int(row[0]), outbound_id=_int(row[1]), account_id=account_id,
-                      username=username, reply=body, segments=segments, reason=_reason(prep))
+        }
+        return Result(outcome, account_id=account_id, username=username, reply=body, segments=segments,
+                      reason=_reason(prep)), params
+
+    def _reply(self, outcome: Outcome, username: str | None, password: str | None) -> tuple[str | None, int]:
+        """Reply text and its segment count; the texts that name no account are made once."""
+        if outcome is Outcome.OK:
+            body = replies.render(self._cfg.replies, outcome, username or "", password or "")
+            return body, codec.segment_count(body) if body else 0
+        fixed = self._fixed_replies.get(outcome)
+        if fixed is None:
+            body = replies.render(self._cfg.replies, outcome)
+            fixed = self._fixed_replies[outcome] = (body, codec.segment_count(body) if body else 0)
+        return fixed
+
+    def commit_many(self, conn: psycopg.Connection[tuple[object, ...]], preps: Sequence[Prepared]) -> list[Result]:
+        """record_many() in one transaction, committed (a group commit of MOs that queued up together)."""
+        with conn.pipeline(), conn.transaction():
+            return self.record_many(conn, preps)
+
+    def record_many(self, conn: psycopg.Connection[tuple[object, ...]], preps: Sequence[Prepared]) -> list[Result]:
+        """The statements of commit() for several MOs in the caller's transaction, batched into a
+        few round trips. Each MO is decided as if the MOs had been committed one by one, in order:
+        an identical MO earlier in the group is its redelivery, an earlier valid request its
+        duplicate. psycopg errors propagate; one failing MO fails them all (retry them singly)."""
+        if not preps:
+            return []
+        keys = [redelivery_key(p.mo) for p in preps]
+        stored = self._recent(conn, preps, keys)
+        decided: list[tuple[Outcome, int | None] | int] = []  # an int: redelivery of that group index
+        first: dict[bytes, int] = {}
+        window = self._cfg.registration.redelivery_window_s
+        pending = []
+        for i, (prep, key) in enumerate(zip(preps, keys, strict=True)):
+            earlier = stored.get(key)
+            if earlier is not None and earlier[0] > prep.mo.received_at - dt.timedelta(seconds=window):
+                decided.append((Outcome.REDELIVERY, earlier[1]))
+            elif window > 0 and key in first and \
+                    preps[first[key]].mo.received_at > prep.mo.received_at - dt.timedelta(seconds=window):
+                decided.append(first[key])
+            else:
+                first.setdefault(key, i)
+                decided.append((Outcome.OK, None))  # placeholder until the accounts are inserted
+                pending.append(i)
+        self._decide_many(conn, preps, pending, decided)
+        return self._store_many(conn, preps, keys, decided)
+
+    def _recent(self, conn: psycopg.Connection[tuple[object, ...]], preps: Sequence[Prepared],
+                keys: list[bytes]) -> dict[bytes, tuple[dt.datetime, int]]:
+        """Lock every key (sorted), then the latest stored MO per key that could make one a redelivery."""
+        window = self._cfg.registration.redelivery_window_s
+        if window <= 0:
+            return {}
+        unique = sorted(set(keys))
+        conn.execute(sql.Q["lock_redelivery_keys"], {"keys": unique})
+        since = min(p.mo.received_at for p in preps) - dt.timedelta(seconds=window)
+        rows = conn.execute(sql.Q["find_redeliveries"], {"keys": unique, "since": since}).fetchall()
+        return {bytes(k): (at, int(i)) for k, at, i in rows}  # type: ignore[call-overload, misc]
+
+    def _decide_many(self, conn: psycopg.Connection[tuple[object, ...]], preps: Sequence[Prepared],
+                     pending: list[int], decided: list[tuple[Outcome, int | None] | int]) -> None:
+        """_decide() for each pending MO: the account inserts go out together; conflicts are then
+        classified one by one, each in a snapshot that sees every earlier insert."""
+        inserts = {}
+        for i in pending:
+            params = self._account_params(preps[i])
+            if params is None:
+                decided[i] = self._decide(conn, preps[i])
+            else:
+                inserts[i] = (params, conn.execute(sql.Q["insert_account"], params))
+        for i, (params, cursor) in inserts.items():
+            row = cursor.fetchone()
+            if row is not None:
+                decided[i] = (Outcome.OK, _int(row[0]))
+                continue
+            taken = conn.execute(sql.Q["classify_conflict"], params).fetchone()
+            decided[i] = (Outcome.DUPLICATE_ID if taken and taken[0] else Outcome.DUPLICATE_PHONE), None
+
+    def _store_many(self, conn: psycopg.Connection[tuple[object, ...]], preps: Sequence[Prepared], keys: list[bytes],
+                    decided: list[tuple[Outcome, int | None] | int]) -> list[Result]:
+        """Insert the inbound and reply rows of every MO that is not a redelivery, in one
+        statement; the Results in order."""
+        results: list[Result | None] = [None] * len(preps)
+        stored: list[int] = []
+        columns: dict[str, list[object]] = {}
+        for i, decision in enumerate(decided):
+            if isinstance(decision, int):
+                continue
+            outcome, ref = decision
+            if outcome is Outcome.REDELIVERY:
+                results[i] = Result(Outcome.REDELIVERY, inbound_id=ref)
+                continue
+            results[i], params = self._rows(preps[i], keys[i], outcome, ref)
+            stored.append(i)
+            for name, value in params.items():
+                columns.setdefault(f"{name}_list", []).append(value)
+        if stored:
+            rows = conn.execute(sql.Q["insert_inbound_and_replies"], columns).fetchall()
+            for i, (inbound_id, outbound_id) in zip(stored, rows, strict=True):
+                results[i] = dataclasses.replace(results[i], inbound_id=_int(inbound_id),  # type: ignore[type-var]
+                                                 outbound_id=_int(outbound_id))
+        for i, decision in enumerate(decided):
+            if isinstance(decision, int):
+                results[i] = Result(Outcome.REDELIVERY, inbound_id=results[decision].inbound_id)  # type: ignore[union-attr]
+        return [r for r in results if r is not None]
 
     def _decide(self, conn: psycopg.Connection[tuple[object, ...]], prep: Prepared) -> tuple[Outcome, int | None]:
         """Precedence (domain.md §1): sender, syntax, then the constraints decide ID before phone."""
-        if prep.phone is None:
-            return Outcome.INVALID_SENDER, None
-        reg = prep.parsed
-        if not isinstance(reg, parse.Registration):
-            return Outcome.SYNTAX_ERROR, None
-        params = {"id_number": reg.id_number, "phone": prep.phone, "full_name": reg.name,
-                  "name_as_typed": reg.name_as_typed, "birth_date": reg.birth_date,
-                  "password_hash": prep.password_hash, "received_at": prep.mo.received_at}
+        params = self._account_params(prep)
+        if params is None:
+            return (Outcome.INVALID_SENDER if prep.phone is None else Outcome.SYNTAX_ERROR), None
         row = conn.execute(sql.Q["insert_account"], params).fetchone()
         if row is not None:
             return Outcome.OK, _int(row[0])
         taken = conn.execute(sql.Q["classify_conflict"], params).fetchone()
         return (Outcome.DUPLICATE_ID if taken and taken[0] else Outcome.DUPLICATE_PHONE), None
+
+    @staticmethod
+    def _account_params(prep: Prepared) -> dict[str, object] | None:
+        """insert_account's parameters; None when no account is to be tried (bad sender or syntax)."""
+        reg = prep.parsed
+        if prep.phone is None or not isinstance(reg, parse.Registration):
+            return None
+        return {"id_number": reg.id_number, "phone": prep.phone, "full_name": reg.name,
+                "name_as_typed": reg.name_as_typed, "birth_date": reg.birth_date,
+                "password_hash": prep.password_hash, "received_at": prep.mo.received_at}
 
 
 def redelivery_key(mo: Mo) -> bytes:

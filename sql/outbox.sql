@@ -62,3 +62,25 @@ UPDATE outbound_sms
  WHERE smsc_message_ids && %(message_ids)s::text[]
    AND state IN ('sent', 'sending', 'delivered', 'undeliverable')
 RETURNING id
+
+-- record_receipts --
+-- record_receipt for the receipts of one group commit: (n, state, message id form) per form of
+-- each receipt's id. A reply takes the state of the last receipt about it (the highest n), as if
+-- they were recorded one after the other. Each id is looked up on its own (OFFSET 0 keeps the
+-- subquery per id, so on the message-id index; as one join the planner may scan the table
+-- once per id); `id = ANY(…)` keeps the update itself on the primary key.
+WITH r AS (
+    SELECT * FROM unnest(%(n)s::int[], %(states)s::text[], %(message_ids)s::text[]) AS t(n, state, message_id)
+), latest AS (
+    SELECT DISTINCT ON (hit.id) hit.id, r.state
+      FROM r CROSS JOIN LATERAL (
+               SELECT o.id FROM outbound_sms o
+                WHERE o.smsc_message_ids && ARRAY[r.message_id]
+                  AND o.state IN ('sent', 'sending', 'delivered', 'undeliverable')
+               OFFSET 0) AS hit
+     ORDER BY hit.id, r.n DESC
+)
+UPDATE outbound_sms o
+   SET state = latest.state, final_at = now()
+  FROM latest
+ WHERE o.id = latest.id AND o.id = ANY(ARRAY(SELECT id FROM latest))

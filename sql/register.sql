@@ -39,3 +39,48 @@ WITH mo AS (
     RETURNING id
 )
 SELECT mo.id, (SELECT id FROM mt) FROM mo
+
+-- lock_redelivery_keys --
+-- lock_redelivery_key for the MOs of one group commit; keys come sorted, so two groups
+-- sharing keys take them in the same order (no deadlock).
+SELECT pg_advisory_xact_lock(hashtextextended(encode(k, 'hex'), 0))
+  FROM unnest(%(keys)s::bytea[]) WITH ORDINALITY AS t(k, n)
+ ORDER BY n
+
+-- find_redeliveries --
+-- Per key, the latest MO stored since the earliest any MO of the group could match.
+SELECT redelivery_key, max(received_at), (array_agg(id ORDER BY received_at DESC))[1]
+  FROM inbound_sms
+ WHERE redelivery_key = ANY(%(keys)s::bytea[])
+   AND received_at > %(since)s
+ GROUP BY redelivery_key
+
+-- insert_inbound_and_replies --
+-- insert_inbound_and_reply for the MOs of one group commit in one statement: each parameter of
+-- insert_inbound_and_reply as NAME_list, one element per MO. Each row's inbound id is drawn
+-- first, so the result maps back to the input order (n).
+WITH input AS (
+    SELECT t.*, nextval(pg_get_serial_sequence('inbound_sms', 'id')) AS id
+      FROM unnest(%(received_at_list)s::timestamptz[], %(source_addr_list)s::text[],
+                  %(source_ton_list)s::smallint[], %(phone_list)s::text[], %(dest_addr_list)s::text[],
+                  %(data_coding_list)s::smallint[], %(payload_list)s::bytea[], %(text_list)s::text[],
+                  %(key_list)s::bytea[], %(outcome_list)s::text[], %(reason_list)s::text[],
+                  %(account_id_list)s::bigint[], %(body_list)s::text[], %(secret_list)s::text[],
+                  %(segments_list)s::smallint[])
+           WITH ORDINALITY AS t(received_at, source_addr, source_ton, phone, dest_addr, data_coding, payload,
+                                text, key, outcome, reason, account_id, body, secret, segments, n)
+), mo AS (
+    INSERT INTO inbound_sms (id, received_at, source_addr, source_ton, phone, dest_addr, data_coding,
+                             payload, text, redelivery_key, outcome, reason, account_id)
+    SELECT id, received_at, source_addr, source_ton, phone, dest_addr, data_coding,
+           payload, text, key, outcome, reason, account_id
+      FROM input ORDER BY n
+), mt AS (
+    INSERT INTO outbound_sms (kind, inbound_id, account_id, destination, body, secret, segments)
+    SELECT outcome, id, account_id, phone, body, secret, segments
+      FROM input
+     WHERE body IS NOT NULL
+     ORDER BY n
+    RETURNING id, inbound_id
+)
+SELECT input.id, mt.id FROM input LEFT JOIN mt ON mt.inbound_id = input.id ORDER BY input.n
