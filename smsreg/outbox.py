@@ -35,6 +35,17 @@ def mark_submitted(conn: Conn, row_id: int, message_ids: list[str]) -> None:
         conn.execute(sql.Q["mark_submitted"], {"id": row_id, "message_ids": message_ids})
 
 
+def mark_submitted_many(conn: Conn, rows: Sequence[tuple[int, Sequence[str]]]) -> None:
+    """mark_submitted for every (row id, message ids) in one statement, in the caller's transaction."""
+    ids, parts, message_ids = [], [], []
+    for row_id, segment_ids in rows:
+        for part, message_id in enumerate(segment_ids):
+            ids.append(row_id)
+            parts.append(part)
+            message_ids.append(message_id)
+    conn.execute(sql.Q["mark_submitted_many"], {"ids": ids, "parts": parts, "message_ids": message_ids})
+
+
 def release(conn: Conn, row_ids: list[int], delay_s: float, error: str) -> None:
     with conn.transaction():
         conn.execute(sql.Q["release_outbound"], {"ids": row_ids, "delay_s": delay_s, "error": error})

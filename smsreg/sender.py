@@ -20,6 +20,7 @@ from smsreg import codec, config, db, errors, metrics, outbox, pdus
 logger = logging.getLogger(__name__)
 
 POLL_S = 1.0          # claim even without a NOTIFY this often
+ONE_PART_CACHE = 64   # distinct one-part reply texts kept encoded (error replies repeat)
 THROTTLE_PAUSE_S = 1.0
 CHANNEL = "smsreg_outbound"
 
@@ -32,6 +33,7 @@ class _Row:
     retry: str | None = None    # reason to send the whole row again
     throttled: bool = False     # throttling is the SMSC's pace, not a failure: never gives up
     failure: str | None = None
+    outstanding: int = 0        # parts sent and not yet answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,7 @@ class Sender:
         self._events: queue.Queue[_Resp | _LinkDown | None] = queue.Queue()
         self._inflight: dict[tuple[int, int], tuple[int, int]] = {}  # (link, seq) → (row id, part no)
         self._rows: dict[int, _Row] = {}
+        self._done: list[_Row] = []  # every part answered; settled in the database together
         self._stop_claiming = threading.Event()
         self._claims_over = threading.Event()  # set by the sender thread: it will claim nothing more
         self._stopped = threading.Event()
@@ -67,6 +70,7 @@ class Sender:
         self._last_refill = time.monotonic()
         self._paused_until = 0.0
         self._reference = 0
+        self._one_part: dict[str, list[codec.Part]] = {}  # the fixed replies, encoded once
         self.thread = threading.Thread(target=self._run, name="smsreg-sender", daemon=True)
         self.listener = threading.Thread(target=self._listen, name="smsreg-listen", daemon=True)
 
@@ -105,10 +109,12 @@ class Sender:
             try:
                 # Short waits while a backlog is being drained, longer ones when idle.
                 woken = self._settle_events(0.02 if more else 0.25)
+                self._settle()
                 now = time.monotonic()
                 if self._want_claim() and (woken or more or now >= next_poll):
                     more = self._claim_and_send()
                     next_poll = now + POLL_S
+                    self._settle()
             except errors.SmsregError as exc:
                 kind = "unavailable" if isinstance(exc, errors.DatabaseUnavailable) else "error"
                 self._stats.db_errors.labels(kind=kind).inc()
@@ -117,8 +123,11 @@ class Sender:
         self._release_all("shutdown")
 
     def _want_claim(self) -> bool:
+        # Half the window free before claiming again: a few large claims, not one per response.
+        window = self._cfg.smpp.window
         return (not self._stop_claiming.is_set() and self._session.bound.is_set()
-                and time.monotonic() >= self._paused_until and len(self._inflight) < self._cfg.smpp.window)
+                and time.monotonic() >= self._paused_until
+                and window - len(self._inflight) >= (window + 1) // 2)
 
     def _settle_events(self, wait_s: float) -> bool:
         """Apply every pending event; True if a NOTIFY (or close) asked for a claim."""
@@ -154,9 +163,18 @@ class Sender:
         self._last_refill = now
         return self._tokens
 
+    def _split(self, body: str) -> list[codec.Part]:
+        """The submit_sm parts of a reply; a one-part text (no UDH, no reference) is encoded once."""
+        parts = self._one_part.get(body)
+        if parts is None:
+            self._reference = (self._reference + 1) & 0xFF
+            parts = codec.split_mt(body, reference=self._reference)
+            if len(parts) == 1 and len(self._one_part) < ONE_PART_CACHE:
+                self._one_part[body] = parts
+        return parts
+
     def _send_row(self, row: outbox.Claimed) -> None:
-        self._reference = (self._reference + 1) & 0xFF
-        parts = codec.split_mt(row.body, reference=self._reference)
+        parts = self._split(row.body)
         state = _Row(row, len(parts))
         self._rows[row.id] = state
         smpp = self._cfg.smpp
@@ -172,7 +190,8 @@ class Sender:
                 state.retry = "not bound"
                 break
             self._inflight[sent] = (row.id, number)
-        if not any(r == row.id for r, _ in self._inflight.values()):
+            state.outstanding += 1
+        if not state.outstanding:
             self._finish(row.id)
 
     def _on_resp(self, resp: _Resp) -> None:
@@ -181,6 +200,7 @@ class Sender:
             return
         row_id, number = entry
         state = self._rows[row_id]
+        state.outstanding -= 1
         if resp.status == pdus.ESME_ROK:
             state.message_ids[number] = (resp.message_id or "").strip().lower()
             self._stats.submit_sm.labels(result="accepted").inc()
@@ -196,32 +216,49 @@ class Sender:
         else:
             state.failure = f"submit_sm_resp 0x{resp.status:08x} {pdus.describe_status(resp.status)}"
             self._stats.submit_sm.labels(result="failed").inc()
-        if not any(r == row_id for r, _ in self._inflight.values()):
+        if not state.outstanding:
             self._finish(row_id)
 
     def _on_link_down(self, link: int) -> None:
         for key in [k for k in self._inflight if k[0] == link]:
             row_id, _ = self._inflight.pop(key)
             self._rows[row_id].retry = "link lost before submit_sm_resp"
-        for row_id in [r for r in self._rows if not any(v[0] == r for v in self._inflight.values())]:
+            self._rows[row_id].outstanding -= 1
+        for row_id in [r for r, state in self._rows.items() if not state.outstanding]:
             self._finish(row_id)
 
     def _finish(self, row_id: int) -> None:
-        """Every part of the row has an answer: settle it in the database."""
-        state = self._rows.pop(row_id)
-        claimed = state.claimed
-        with db.wrap_errors(), self._pool.connection() as conn:
+        """Every part of the row has an answer: it is settled with the others at the next _settle()."""
+        self._done.append(self._rows.pop(row_id))
+
+    def _settle(self) -> None:
+        """Settle every finished row in one transaction: accepted rows in one statement (their
+        plaintext erased), the rest one by one. On a database error the rows stay to be settled
+        on the next turn (not sent again)."""
+        done = self._done
+        if not done:
+            return
+        accepted = [s for s in done if not s.failure and not s.retry]
+        with db.wrap_errors(), self._pool.connection() as conn, conn.transaction():
+            if accepted:
+                outbox.mark_submitted_many(conn, [(s.claimed.id, [s.message_ids[i] for i in range(s.parts)])
+                                                  for s in accepted])
+            for state in done:
+                if state.failure:
+                    outbox.fail(conn, state.claimed.id, state.failure)
+                elif state.retry:
+                    self._retry(conn, state)
+        self._done = []
+        now = time.time()
+        for state in done:
             if state.failure:
-                outbox.fail(conn, row_id, state.failure)
-                logger.warning("reply %d failed: %s", row_id, state.failure, extra={"action": "reply_failed"})
-            elif state.retry:
-                self._retry(conn, state)
-            else:
-                outbox.mark_submitted(conn, row_id, [state.message_ids[i] for i in range(state.parts)])
-                if claimed.mo_received_at is not None:
-                    self._stats.mo_reply_latency.observe(max(0.0, time.time() - claimed.mo_received_at.timestamp()))
-                logger.info("reply %d sent (%d segment%s)", row_id, state.parts, "" if state.parts == 1 else "s",
-                            extra={"action": "reply_sent"})
+                logger.warning("reply %d failed: %s", state.claimed.id, state.failure, extra={"action": "reply_failed"})
+            elif not state.retry:
+                received = state.claimed.mo_received_at
+                if received is not None:
+                    self._stats.mo_reply_latency.observe(max(0.0, now - received.timestamp()))
+                logger.debug("reply %d sent (%d segment%s)", state.claimed.id, state.parts,
+                             "" if state.parts == 1 else "s", extra={"action": "reply_sent"})
 
     def _retry(self, conn: psycopg.Connection[tuple[object, ...]], state: _Row) -> None:
         attempts = state.claimed.attempts
@@ -233,6 +270,10 @@ class Sender:
         self._stats.submit_sm.labels(result="retried").inc()
 
     def _release_all(self, reason: str) -> None:
+        try:
+            self._settle()
+        except errors.SmsregError as exc:
+            logger.warning("could not settle %d answered replies (%s); their lease will expire", len(self._done), exc)
         ids = list(self._rows)
         self._rows.clear()
         self._inflight.clear()

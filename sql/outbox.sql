@@ -63,6 +63,21 @@ UPDATE outbound_sms
    AND state IN ('sent', 'sending', 'delivered', 'undeliverable')
 RETURNING id
 
+-- mark_submitted_many --
+-- mark_submitted for many rows in one statement: one (row id, part number, message id) per
+-- segment. `id = ANY(…)` keeps the update on the primary key whatever the plan.
+WITH sent AS (
+    SELECT id, array_agg(message_id ORDER BY part) AS message_ids
+      FROM unnest(%(ids)s::bigint[], %(parts)s::int[], %(message_ids)s::text[]) AS t(id, part, message_id)
+     GROUP BY id
+)
+UPDATE outbound_sms o
+   SET state = 'sent', sent_at = now(), smsc_message_ids = sent.message_ids, error = NULL,
+       body = CASE WHEN o.secret IS NULL THEN o.body ELSE replace(o.body, o.secret, repeat('*', length(o.secret))) END,
+       secret = NULL, claimed_by = NULL
+  FROM sent
+ WHERE o.id = sent.id AND o.id = ANY(%(ids)s::bigint[])
+
 -- record_receipts --
 -- record_receipt for the receipts of one group commit: (n, state, message id form) per form of
 -- each receipt's id. A reply takes the state of the last receipt about it (the highest n), as if

@@ -1,5 +1,6 @@
-"""The group statements do what the one-row statements do: record_receipts as record_receipt
-for each receipt in order (the later receipt about a reply wins)."""
+"""The sender's and the intake's group statements do what the one-row statements do:
+mark_submitted_many as mark_submitted for each row, record_receipts as record_receipt for each
+receipt in order (the later receipt about a reply wins)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,18 @@ def replies(cfg: config.Config, conn: psycopg.Connection[Any], n: int, text: str
 def table(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
     return conn.execute("SELECT id, state, smsc_message_ids, body, secret, sent_at IS NOT NULL, "
                         "final_at IS NOT NULL, claimed_by FROM outbound_sms ORDER BY id").fetchall()
+
+
+def test_mark_submitted_many_is_mark_submitted_for_each(cfg: config.Config, conn: psycopg.Connection[Any]) -> None:
+    ids = replies(cfg, conn, 4, "TK,Nguyen Van An,0480900{0:05d},01.02.1990")  # with passwords
+    sent = {ids[0]: ["a1"], ids[1]: ["b1", "b2", "b3"], ids[2]: ["c1"]}
+    with conn.transaction():
+        outbox.mark_submitted_many(conn, list(sent.items()))
+    rows = {r[0]: r for r in table(conn)}
+    for row_id, message_ids in sent.items():  # what mark_submitted(row_id, message_ids) leaves
+        assert rows[row_id][1:3] == ("sent", message_ids) and rows[row_id][5]
+        assert rows[row_id][4] is None and "MK: ********" in rows[row_id][3] and rows[row_id][7] is None
+    assert rows[ids[3]][1] == "sending" and rows[ids[3]][4] is not None  # not in the group: untouched
 
 
 def test_record_receipts_is_record_receipt_in_order(cfg: config.Config, conn: psycopg.Connection[Any]) -> None:
