@@ -3,13 +3,15 @@ acknowledged only after that commit (0), or with the temporary status when the d
 cannot be reached in time (the SMSC then delivers it again).
 
 MOs that queue up together are committed together (a group commit: one transaction, a few
-round trips), each still acknowledged only after that commit.
+round trips), each still acknowledged only after that commit. Password hashes are made ahead
+of need by a small stock, so a registration's commit does not wait for the slow hash.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import queue
 import threading
 import time
@@ -19,13 +21,15 @@ from typing import TypeVar
 
 import psycopg_pool
 
-from smsreg import codec, concat, config, db, errors, metrics, msisdn, outbox, pdus, receipts, register
+from smsreg import codec, concat, config, db, errors, metrics, msisdn, outbox, passwords, pdus, receipts, register
 from smsreg.replies import Outcome
 
 logger = logging.getLogger(__name__)
 
 Ack = Callable[[int, pdus.Incoming, int], bool]
 MAX_GROUP = 64            # MOs committed in one transaction when that many are waiting
+PASSWORD_STOCK = 64       # (password, hash) pairs made ahead; plaintext in memory only
+STOCK_WAIT_S = 1.0        # an empty stock: wait this long for the hashing threads, then hash here
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,52 @@ _STOP = object()
 _T = TypeVar("_T")
 
 
+class PasswordStock:
+    """One-time passwords hashed ahead of need by `threads` background threads, so a
+    registration takes a ready (password, hash) pair instead of hashing in its transaction's
+    path. The pairs exist only in this process's memory until used (never stored); a crash
+    loses them, and no one has ever seen them."""
+
+    def __init__(self, cfg: config.PasswordsConfig, stats: metrics.Metrics, size: int, threads: int) -> None:
+        self._hasher = passwords.Hasher(cfg)
+        self._stats = stats
+        self._ready: queue.Queue[tuple[str, str]] = queue.Queue(maxsize=size)
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._fill, name=f"smsreg-hash-{i}", daemon=True)
+                         for i in range(threads)]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def take(self) -> tuple[str, str]:
+        """A fresh (password, argon2id hash); made here if the stock stays empty for STOCK_WAIT_S."""
+        try:
+            return self._ready.get(timeout=STOCK_WAIT_S if self._threads else 0)
+        except queue.Empty:
+            return self._make()
+
+    def _make(self) -> tuple[str, str]:
+        password = passwords.generate()
+        started = time.perf_counter()
+        digest = self._hasher.hash(password)
+        self._stats.hash_duration.observe(time.perf_counter() - started)
+        return password, digest
+
+    def _fill(self) -> None:
+        while not self._stop.is_set():
+            pair = self._make()
+            while not self._stop.is_set():
+                try:
+                    self._ready.put(pair, timeout=0.5)
+                    break
+                except queue.Full:
+                    continue
+
+
 class Intake:
     def __init__(self, cfg: config.Config, pool: psycopg_pool.ConnectionPool, registrar: register.Registrar,
                  ack: Ack, stats: metrics.Metrics) -> None:
@@ -50,12 +100,14 @@ class Intake:
         self._reassembler = concat.Reassembler(registrar)
         self._ack = ack
         self._stats = stats
+        self._stock = PasswordStock(cfg.passwords, stats, PASSWORD_STOCK, os.cpu_count() or 1)
         self._queue: queue.Queue[_Job | object] = queue.Queue(maxsize=cfg.smpp.queue_size)
         self._abort = threading.Event()  # cuts DB retries short at a hard stop
         self._threads = [threading.Thread(target=self._work, name=f"smsreg-worker-{i}", daemon=True)
                          for i in range(cfg.smpp.workers)]
 
     def start(self) -> None:
+        self._stock.start()
         for thread in self._threads:
             thread.start()
 
@@ -78,6 +130,7 @@ class Intake:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._abort.set()
+        self._stock.close()
 
     def _work(self) -> None:
         stop = False
@@ -220,11 +273,9 @@ class Intake:
             self._stats.mo_received.labels(kind="concatenated_part").inc()
             return concat.Part(mo.source_addr, mo.dest_addr, concat_info.reference, concat_info.total,
                                concat_info.seq, mo.data_coding, data, job.received_at, mo.source_ton)
-        started = time.perf_counter()
         prepared = self._registrar.prepare(register.Mo(mo.source_addr, mo.dest_addr, mo.data_coding, data,
-                                                       job.received_at, mo.source_ton))
-        if prepared.password_hash is not None:
-            self._stats.hash_duration.observe(time.perf_counter() - started)
+                                                       job.received_at, mo.source_ton),
+                                           credentials=self._stock.take)
         self._stats.mo_received.labels(kind="undecodable" if prepared.text is None else "registration").inc()
         return prepared
 

@@ -8,7 +8,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import psycopg
@@ -78,8 +78,10 @@ class Registrar:
         self._hasher = hasher or passwords.Hasher(cfg.passwords)
         self._fixed_replies: dict[Outcome, tuple[str | None, int]] = {}  # a benign race: same value
 
-    def prepare(self, mo: Mo, failure: parse.SyntaxFailure | None = None) -> Prepared:
-        """Decode, parse, normalise the sender and, for a valid request, make and hash the password."""
+    def prepare(self, mo: Mo, failure: parse.SyntaxFailure | None = None,
+                credentials: Callable[[], tuple[str, str]] | None = None) -> Prepared:
+        """Decode, parse, normalise the sender and, for a valid request, make and hash the password
+        (or take a (password, hash) pair made ahead from credentials())."""
         smpp = self._cfg.smpp
         phone = msisdn.normalize(mo.source_addr, mo.source_ton)
         text = codec.decode_mo(mo.payload, mo.data_coding, default_alphabet=smpp.mo_default_alphabet,
@@ -93,6 +95,9 @@ class Registrar:
             parsed = parse.parse_registration(text, vietnam_date(mo.received_at), self._rules)
         if phone is None or not isinstance(parsed, parse.Registration):
             return Prepared(mo, phone, text, parsed)
+        if credentials is not None:
+            password, password_hash = credentials()
+            return Prepared(mo, phone, text, parsed, password, password_hash)
         password = passwords.generate()
         return Prepared(mo, phone, text, parsed, password, self._hasher.hash(password))
 
