@@ -30,6 +30,11 @@ def claim(conn: Conn, limit: int, worker: str, lease_s: float) -> list[Claimed]:
                 for r in rows.fetchall()]
 
 
+def purge_early_receipts(conn: Conn) -> int:
+    with conn.transaction():
+        return conn.execute(sql.Q["purge_early_receipts"]).rowcount
+
+
 def mark_submitted(conn: Conn, row_id: int, message_ids: list[str]) -> None:
     with conn.transaction():
         conn.execute(sql.Q["mark_submitted"], {"id": row_id, "message_ids": message_ids})
@@ -57,12 +62,15 @@ def fail(conn: Conn, row_id: int, error: str) -> None:
 
 
 def record_receipt(conn: Conn, receipt: receipts.Receipt) -> int:
-    """Mark the reply a receipt is about; the number of rows it matched (0 for a stranger's)."""
+    """Mark the reply a receipt is about; the number of rows it matched now (0 for a stranger's,
+    or for a reply not yet marked sent: the receipt is then applied when it is)."""
     if not receipt.message_id:
         return 0
+    forms = receipts.id_forms(receipt.message_id)
     with conn.transaction():
-        return conn.execute(sql.Q["record_receipt"], {
-            "state": receipt.row_state, "message_ids": receipts.id_forms(receipt.message_id)}).rowcount
+        conn.execute(sql.Q["hold_receipts"], {"n": [0] * len(forms), "states": [receipt.row_state] * len(forms),
+                                              "message_ids": forms})
+        return conn.execute(sql.Q["record_receipt"], {"state": receipt.row_state, "message_ids": forms}).rowcount
 
 
 def record_receipts(conn: Conn, found: Sequence[receipts.Receipt]) -> None:
@@ -76,6 +84,7 @@ def record_receipts(conn: Conn, found: Sequence[receipts.Receipt]) -> None:
                 states.append(receipt.row_state)
                 message_ids.append(form)
     if n:
+        conn.execute(sql.Q["hold_receipts"], {"n": n, "states": states, "message_ids": message_ids})
         # One index probe per id is estimated dear enough to trigger JIT compilation (~20 ms, ten
         # times the statement itself): off for the rest of this transaction.
         conn.execute("SET LOCAL jit = off")

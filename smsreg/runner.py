@@ -18,7 +18,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from smsreg import backlog, concat, config, db, errors, health, inbound, metrics, pdus, register, sender, session
+from smsreg import (
+    backlog,
+    concat,
+    config,
+    db,
+    errors,
+    health,
+    inbound,
+    metrics,
+    outbox,
+    pdus,
+    register,
+    sender,
+    session,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +123,7 @@ class Worker:
                                 extra={"action": "mo_outcome"})
                 if purge:
                     self.reassembler.purge(conn, reg.redelivery_window_s + smpp.concat_timeout_s)
+                    outbox.purge_early_receipts(conn)
         except errors.SmsregError as exc:
             logger.warning("maintenance skipped: %s", exc)
 

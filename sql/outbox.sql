@@ -99,3 +99,17 @@ UPDATE outbound_sms o
    SET state = latest.state, final_at = now()
   FROM latest
  WHERE o.id = latest.id AND o.id = ANY(ARRAY(SELECT id FROM latest))
+
+-- hold_receipts --
+-- Every receipt's id forms, before the receipts are applied: a receipt whose reply is not yet
+-- marked sent stays here until it is (see migration 0006). A later receipt about the same id
+-- replaces the state.
+INSERT INTO early_receipt (message_id, state)
+SELECT DISTINCT ON (message_id) message_id, state
+  FROM unnest(%(n)s::int[], %(states)s::text[], %(message_ids)s::text[]) AS t(n, state, message_id)
+ ORDER BY message_id, n DESC
+ON CONFLICT (message_id) DO UPDATE SET state = EXCLUDED.state, received_at = now()
+
+-- purge_early_receipts --
+-- Receipts kept for a day: long enough for any reply still in flight, then strangers' go.
+DELETE FROM early_receipt WHERE received_at < now() - interval '1 day'

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -125,3 +126,39 @@ def test_replies_without_a_password_are_never_superseded(
     link.execute("UPDATE account SET password_state = 'changed'")
     claimed = outbox.claim(conn, 10, "s", lease_s=30)
     assert len(claimed) == 1 and "So dien thoai" in claimed[0].body
+
+
+def test_a_receipt_before_its_reply_is_marked_sent_is_applied_then(
+        cfg: config.Config, conn: psycopg.Connection[Any], link: psycopg.Connection[Any]) -> None:
+    """The SMSC sends the receipt right behind the submit_sm_resp; a worker stores it first."""
+    register_one(cfg, conn, 8, text="nonsense")
+    [row] = outbox.claim(conn, 10, "s", lease_s=30)
+    assert outbox.record_receipt(conn, receipts.Receipt(str(0xABCDEF), "undeliverable")) == 0
+    outbox.mark_submitted(conn, row.id, ["abcdef"])
+    assert states(link) == {row.id: "undeliverable"}
+
+
+def test_a_receipt_racing_the_sender_is_never_lost(cfg: config.Config, conn: psycopg.Connection[Any],
+                                                   link: psycopg.Connection[Any]) -> None:
+    """The receipt's transaction is still open while the sender records the id: the sender's
+    trigger waits for it (the early_receipt key) and then applies it."""
+    register_one(cfg, conn, 9, text="nonsense")
+    [row] = outbox.claim(conn, 10, "s", lease_s=30)
+    with db.connect(cfg.database, "receipt") as receipt_conn:
+        with receipt_conn.transaction():
+            outbox.record_receipt(receipt_conn, receipts.Receipt("c0ffee", "delivered"))
+            sender = threading.Thread(target=outbox.mark_submitted, args=(conn, row.id, ["c0ffee"]))
+            sender.start()
+            sender.join(0.5)  # usually blocked on the receipt's key by now
+        sender.join(10)
+    assert not sender.is_alive()
+    assert states(link) == {row.id: "delivered"}
+    assert link.execute("SELECT count(*) FROM early_receipt WHERE state IS NULL").fetchone() == (0,)
+
+
+def test_old_early_receipts_are_purged(cfg: config.Config, conn: psycopg.Connection[Any],
+                                       link: psycopg.Connection[Any]) -> None:
+    outbox.record_receipt(conn, receipts.Receipt("deadbeef", "delivered"))
+    assert outbox.purge_early_receipts(conn) == 0
+    link.execute("UPDATE early_receipt SET received_at = now() - interval '25 hours'")
+    assert outbox.purge_early_receipts(conn) == len(receipts.id_forms("deadbeef"))
