@@ -20,13 +20,15 @@ class Claimed:
     body: str
     attempts: int
     mo_received_at: dt.datetime | None
+    accepted_ids: tuple[str, ...] = ()  # per segment, '' where not yet accepted (see release_partly_sent)
 
 
 def claim(conn: Conn, limit: int, worker: str, lease_s: float) -> list[Claimed]:
     with conn.transaction():
         conn.execute(sql.Q["supersede_stale_secrets"])
         rows = conn.execute(sql.Q["claim_outbound"], {"limit": limit, "worker": worker, "lease_s": lease_s})
-        return [Claimed(int(r[0]), str(r[1]), str(r[2]), int(r[3]), r[4])  # type: ignore[call-overload, arg-type]
+        return [Claimed(int(r[0]), str(r[1]), str(r[2]), int(r[3]), r[4],  # type: ignore[call-overload, arg-type]
+                        tuple(r[5] or ()))  # type: ignore[arg-type]
                 for r in rows.fetchall()]
 
 
@@ -54,6 +56,13 @@ def mark_submitted_many(conn: Conn, rows: Sequence[tuple[int, Sequence[str]]]) -
 def release(conn: Conn, row_ids: list[int], delay_s: float, error: str) -> None:
     with conn.transaction():
         conn.execute(sql.Q["release_outbound"], {"ids": row_ids, "delay_s": delay_s, "error": error})
+
+
+def release_partly_sent(conn: Conn, row_id: int, delay_s: float, error: str, accepted_ids: list[str]) -> None:
+    """release() for a concatenated reply, remembering which segments were accepted."""
+    with conn.transaction():
+        conn.execute(sql.Q["release_partly_sent"], {"id": row_id, "delay_s": delay_s, "error": error,
+                                                    "message_ids": accepted_ids})
 
 
 def fail(conn: Conn, row_id: int, error: str) -> None:

@@ -69,7 +69,6 @@ class Sender:
         self._tokens = float(cfg.smpp.window)
         self._last_refill = time.monotonic()
         self._paused_until = 0.0
-        self._reference = 0
         self._one_part: dict[str, list[codec.Part]] = {}  # the fixed replies, encoded once
         self.thread = threading.Thread(target=self._run, name="smsreg-sender", daemon=True)
         self.listener = threading.Thread(target=self._listen, name="smsreg-listen", daemon=True)
@@ -163,22 +162,26 @@ class Sender:
         self._last_refill = now
         return self._tokens
 
-    def _split(self, body: str) -> list[codec.Part]:
-        """The submit_sm parts of a reply; a one-part text (no UDH, no reference) is encoded once."""
-        parts = self._one_part.get(body)
+    def _split(self, row: outbox.Claimed) -> list[codec.Part]:
+        """The submit_sm parts of a reply; a one-part text (no UDH, no reference) is encoded once.
+        The concatenation reference comes from the row id, so a retry of some segments carries
+        the same reference as the ones the handset already has."""
+        parts = self._one_part.get(row.body)
         if parts is None:
-            self._reference = (self._reference + 1) & 0xFF
-            parts = codec.split_mt(body, reference=self._reference)
+            parts = codec.split_mt(row.body, reference=row.id & 0xFF)
             if len(parts) == 1 and len(self._one_part) < ONE_PART_CACHE:
-                self._one_part[body] = parts
+                self._one_part[row.body] = parts
         return parts
 
     def _send_row(self, row: outbox.Claimed) -> None:
-        parts = self._split(row.body)
+        parts = self._split(row)
         state = _Row(row, len(parts))
         self._rows[row.id] = state
         smpp = self._cfg.smpp
         for number, part in enumerate(parts):
+            if number < len(row.accepted_ids) and row.accepted_ids[number]:
+                state.message_ids[number] = row.accepted_ids[number]  # the handset has this one
+                continue
             sent = self._session.submit(
                 source_addr=smpp.source_addr, source_addr_ton=smpp.source_addr_ton,
                 source_addr_npi=smpp.source_addr_npi, destination_addr=row.destination,
@@ -266,7 +269,12 @@ class Sender:
             outbox.fail(conn, state.claimed.id, f"gave up after {attempts} attempts: {state.retry}")
             self._stats.submit_sm.labels(result="failed").inc()
             return
-        outbox.release(conn, [state.claimed.id], min(60.0, 0.5 * 2 ** (attempts - 1)), state.retry or "")
+        delay_s = min(60.0, 0.5 * 2 ** (attempts - 1))
+        if state.parts > 1 and state.message_ids:
+            accepted = [state.message_ids.get(i, "") for i in range(state.parts)]
+            outbox.release_partly_sent(conn, state.claimed.id, delay_s, state.retry or "", accepted)
+        else:
+            outbox.release(conn, [state.claimed.id], delay_s, state.retry or "")
         self._stats.submit_sm.labels(result="retried").inc()
 
     def _release_all(self, reason: str) -> None:

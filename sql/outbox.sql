@@ -32,7 +32,7 @@ UPDATE outbound_sms o
   FROM due
  WHERE o.id = due.id
 RETURNING o.id, o.destination, o.body, o.attempts,
-          (SELECT i.received_at FROM inbound_sms i WHERE i.id = o.inbound_id)
+          (SELECT i.received_at FROM inbound_sms i WHERE i.id = o.inbound_id), o.smsc_message_ids
 
 -- mark_submitted --
 -- The SMSC has it: keep its message ids and erase the plaintext password (architecture.md rule 4).
@@ -48,6 +48,14 @@ UPDATE outbound_sms
    SET state = 'queued', not_before = now() + make_interval(secs => %(delay_s)s),
        error = %(error)s, claimed_at = NULL, claimed_by = NULL
  WHERE id = ANY(%(ids)s) AND state = 'sending'
+
+-- release_partly_sent --
+-- A concatenated reply some of whose segments the SMSC accepted: their ids are kept ('' for the
+-- others) so that the retry sends only the missing segments, under the same reference.
+UPDATE outbound_sms
+   SET state = 'queued', not_before = now() + make_interval(secs => %(delay_s)s),
+       error = %(error)s, claimed_at = NULL, claimed_by = NULL, smsc_message_ids = %(message_ids)s
+ WHERE id = %(id)s AND state = 'sending'
 
 -- fail_outbound --
 UPDATE outbound_sms
