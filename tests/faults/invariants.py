@@ -144,13 +144,14 @@ def check(scenario: str, smsc: RecordingSimulator, dsn: str, sent: Sequence[Sent
     texts = _check_replies(report, smsc, outs)
     _check_accounts(report, accounts, inbound_rows, outs, texts, cfg)
     _check_plaintext(report, outs, texts, logs)
-    report.extra["receipts_unapplied"] = _unapplied_receipts(smsc, outs)
+    report.extra["receipts_unapplied"] = unapplied = _unapplied_receipts(smsc, outs)
+    if unapplied:  # acknowledged with 0 and not recorded: lost (architecture.md rule 1)
+        report.problem(f"{unapplied} delivery receipts acknowledged but not applied to their reply")
     return report
 
 
 def _unapplied_receipts(smsc: RecordingSimulator, outs: Sequence[_Out]) -> int:
-    """Delivery receipts the worker acknowledged with 0 whose reply row still says 'sent'
-    (counted, not failed on: receipts only settle statistics, not a citizen's outcome)."""
+    """Delivery receipts the worker acknowledged with 0 whose reply row still says 'sent'."""
     state_by_id = {m: o.state for o in outs for m in o.message_ids}
     return sum(1 for r in smsc.receipts_sent
                if r.delivery.final_status == 0 and state_by_id.get(r.message_id.lower()) == "sent")
