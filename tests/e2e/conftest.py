@@ -29,6 +29,7 @@ from psycopg import conninfo
 
 from smsreg import config, runner
 from smsreg.smsc import Reply, Simulator
+from tests.citizens import id_number, phone, reg_text  # noqa: F401 - re-exported to the tests here
 from tests.conftest import make_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,18 +65,6 @@ E2E_ENV = {
 
 # ---- test data --------------------------------------------------------------------------
 
-def phone(n: int) -> str:
-    """A distinct valid Vietnamese mobile number (canonical form) per n."""
-    return f"8490{n:07d}"
-
-
-def id_number(n: int) -> str:
-    """A distinct 12-digit CCCD number valid for a man born in 1990 in Da Nang (048, 0, 90)."""
-    return f"048090{n:06d}"
-
-
-def reg_text(n: int, name: str = "Nguyen Van An") -> str:
-    return f"TK,{name},{id_number(n)},01.02.1990"
 
 
 PASSWORD_IN_REPLY = re.compile(r"TK: ([0-9]+), MK: ([A-Za-z0-9]+) ")

@@ -15,6 +15,7 @@ from typing import Any
 
 from smsreg import msisdn, register
 from smsreg.smsc import MoHandle, MoSpec, Simulator
+from tests.citizens import id_number, phone, reg_text
 
 OK, SYNTAX, DUP_ID, DUP_PHONE = "ok", "syntax_error", "duplicate_id", "duplicate_phone"
 INVALID_SENDER = "invalid_sender"
@@ -34,18 +35,6 @@ BAD_TEXTS = (
 )
 
 
-def phone(n: int) -> str:
-    """A distinct valid Vietnamese mobile number (canonical form) per n."""
-    return f"8490{n:07d}"
-
-
-def id_number(n: int) -> str:
-    """A distinct 12-digit CCCD number valid for a man born in 1990 in Da Nang."""
-    return f"048090{n:06d}"
-
-
-def reg_text(n: int, name: str = "Nguyen Van An") -> str:
-    return f"TK,{name},{id_number(n)},01.02.1990"
 
 
 @dataclass(frozen=True, slots=True)
