@@ -39,8 +39,11 @@ def connect(smsc: Simulator) -> Iterator[Callable[..., Esme]]:
 
 
 @pytest.fixture
-def esme(connect: Callable[..., Esme]) -> Esme:
-    return connect()
+def esme(smsc: Simulator, connect: Callable[..., Esme]) -> Esme:
+    bound = connect()
+    # The simulator sends bind_resp before it counts the link as bound: wait for both sides.
+    assert smsc.wait_bound(1, WAIT_S)
+    return bound
 
 
 def eventually(predicate: Callable[[], bool], timeout: float = WAIT_S) -> bool:
