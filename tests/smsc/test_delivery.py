@@ -82,6 +82,7 @@ def test_mo_in_flight_on_a_dropped_link_goes_to_the_next_bind(smsc: Simulator,
 
 def test_mos_are_shared_round_robin(smsc: Simulator, connect: Callable[..., Esme]) -> None:
     one, two = connect(), connect()
+    assert smsc.wait_bound(2, WAIT_S)  # both counted before the first MO picks a link
     handles = [smsc.send_mo(f"TK,{n}", source=f"8490500000{n}") for n in range(4)]
     assert all(h.wait_acked(WAIT_S) for h in handles)
     assert len(one.received) == len(two.received) == 2
