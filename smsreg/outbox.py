@@ -50,6 +50,7 @@ def mark_submitted_many(conn: Conn, rows: Sequence[tuple[int, Sequence[str]]]) -
             ids.append(row_id)
             parts.append(part)
             message_ids.append(message_id)
+    conn.execute(sql.Q["claim_receipt_keys"], {"message_ids": message_ids})
     conn.execute(sql.Q["mark_submitted_many"], {"ids": ids, "parts": parts, "message_ids": message_ids})
 
 

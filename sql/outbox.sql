@@ -71,6 +71,16 @@ UPDATE outbound_sms
    AND state IN ('sent', 'sending', 'delivered', 'undeliverable')
 RETURNING id
 
+-- claim_receipt_keys --
+-- The message ids mark_submitted_many is about to record, claimed in sorted order before any row
+-- is updated. The trigger of migration 0006 claims each row's ids as it updates the row, in no
+-- particular order; a receipt group holds its ids in sorted order (hold_receipts): the two
+-- orders deadlocked every second or so under load. Claimed here first, the trigger finds them
+-- its own.
+INSERT INTO early_receipt (message_id)
+SELECT DISTINCT m FROM unnest(%(message_ids)s::text[]) AS m ORDER BY m
+ON CONFLICT DO NOTHING
+
 -- mark_submitted_many --
 -- mark_submitted for many rows in one statement: one (row id, part number, message id) per
 -- segment. `id = ANY(…)` keeps the update on the primary key whatever the plan.
