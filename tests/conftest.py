@@ -91,3 +91,27 @@ def cfg(dsn: str) -> config.Config:
 def conn(cfg: config.Config) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
     with db.connect(cfg.database, "test") as connection:
         yield connection
+
+
+def clone_template(admin_dsn: str, template_db: str) -> Iterator[str]:
+    """Body of a module-scoped database fixture: one migrated clone for the whole module."""
+    name = f"smsreg_test_{uuid.uuid4().hex[:12]}"
+    _create(admin_dsn, name, template_db)
+    yield _dsn_for(admin_dsn, name)
+    _drop(admin_dsn, name)
+
+
+def emptied(dsn: str) -> str:
+    """Empty every table but the migration log and restart the sequences, as a fresh clone would be."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'smsreg_migrations'")]
+        conn.execute(pgsql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+            pgsql.SQL(", ").join(map(pgsql.Identifier, tables))))
+    return dsn
+
+
+@pytest.fixture(scope="module")
+def module_db(admin_dsn: str, template_db: str) -> Iterator[str]:
+    """For modules that override `dsn` with `emptied(module_db)`: one clone per module."""
+    yield from clone_template(admin_dsn, template_db)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -11,14 +10,9 @@ import pytest
 
 from smsreg import accounts, codec, config, db, errors, passwords
 from smsreg.register import Mo, Registrar
-from tests.integration.test_register import clone_template, emptied
+from tests.conftest import emptied
 
 USERNAME = "048090012345"
-
-
-@pytest.fixture(scope="module")
-def module_db(admin_dsn: str, template_db: str) -> Iterator[str]:
-    yield from clone_template(admin_dsn, template_db)
 
 
 @pytest.fixture

@@ -20,8 +20,7 @@ import psycopg
 import pytest
 
 from smsreg import cli
-from tests.conftest import FAST_HASH_ENV, _create, _drop, _dsn_for
-from tests.integration.test_register import clone_template, emptied
+from tests.conftest import FAST_HASH_ENV, _create, _drop, _dsn_for, emptied
 
 ROOT = Path(cli.__file__).resolve().parent.parent
 AN = "TK,Nguyen Van An,048090012345,01.02.1990"
@@ -29,11 +28,6 @@ JSON_KEYS = {"outcome", "username", "reply", "segments"}
 SYNTAX_REPLY = ("Loi. Tin nhan sai cu phap. Cu phap dung la: TK,Ho va ten,soCMND,nn.tt.nnnn "
                 "(ngay thang nam sinh)")
 CLOSED_PORT_URL = "postgresql://postgres:s3cretpw@127.0.0.1:1/smsreg"
-
-
-@pytest.fixture(scope="module")
-def module_db(admin_dsn: str, template_db: str) -> Iterator[str]:
-    yield from clone_template(admin_dsn, template_db)
 
 
 @pytest.fixture

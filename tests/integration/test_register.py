@@ -7,18 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import random
 import threading
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql as pgsql
 
 from smsreg import codec, config, parse, passwords, register, replies
 from smsreg.register import Mo, Registrar
 from smsreg.replies import Outcome
-from tests.conftest import _create, _drop, _dsn_for, make_config
+from tests.conftest import emptied, make_config
 
 NOW = dt.datetime(2025, 6, 1, 3, 0, tzinfo=dt.UTC)
 AN = "TK,Nguyen Van An,048090012345,01.02.1990"
@@ -46,29 +44,6 @@ def rows(dsn: str, query: Any, params: Any = None) -> list[tuple[Any, ...]]:
 
 def count(dsn: str, table: str) -> int:
     return int(rows(dsn, f"SELECT count(*) FROM {table}")[0][0])
-
-
-def clone_template(admin_dsn: str, template_db: str) -> Iterator[str]:
-    """Body of a module-scoped database fixture: one migrated clone for the whole module."""
-    name = f"smsreg_test_{uuid.uuid4().hex[:12]}"
-    _create(admin_dsn, name, template_db)
-    yield _dsn_for(admin_dsn, name)
-    _drop(admin_dsn, name)
-
-
-def emptied(dsn: str) -> str:
-    """Empty every table but the migration log and restart the sequences, as a fresh clone would be."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'smsreg_migrations'")]
-        conn.execute(pgsql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
-            pgsql.SQL(", ").join(map(pgsql.Identifier, tables))))
-    return dsn
-
-
-@pytest.fixture(scope="module")
-def module_db(admin_dsn: str, template_db: str) -> Iterator[str]:
-    yield from clone_template(admin_dsn, template_db)
 
 
 @pytest.fixture
