@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import itertools
 import logging
 import random
@@ -10,12 +9,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from smsreg.smsc import pdus, receipts
+from smsreg.smsc import fastpath, pdus, receipts
 from smsreg.smsc.delivery import Dispatcher
 from smsreg.smsc.esme import RECEIVER, TRANSCEIVER, TRANSMITTER, EsmeLink
 from smsreg.smsc.faults import Faults
 from smsreg.smsc.recorder import Recorder, decode_text, split_concat
-from smsreg.smsc.records import ReceiptSent, Submit
+from smsreg.smsc.records import ReceiptSent, Reply, Submit
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +55,7 @@ class SmscProtocol:
         self._on_closed = on_closed
         # Real SMSCs hand out opaque hex ids; a random start keeps runs distinguishable.
         self._ids = itertools.count(random.randrange(1 << 32))
+        self._stamp = fastpath.MinuteStamp()
         self._requests: dict[int, Callable[[EsmeLink, int, int, bytes], None]] = {
             pdus.BIND_RECEIVER: self._on_bind,
             pdus.BIND_TRANSMITTER: self._on_bind,
@@ -167,7 +167,7 @@ class SmscProtocol:
             self._recorder.bump("submits")
             link.send(pdus.response(command_id, sequence, throttled))
             return
-        submit = self._accept(link, command_id, sequence, fields)
+        submit, reply = self._accept(link, command_id, sequence, fields)
         if self._faults.take_lost_resp():
             logger.info("link %d: submit accepted as %s, dropping the link instead of answering",
                         link.link_id, submit.message_id)  # fmt: skip
@@ -176,9 +176,14 @@ class SmscProtocol:
         else:
             link.send(pdus.response(command_id, sequence, message_id=submit.message_id))
         if self._settings.receipts and fields.registered_delivery & 1:
-            self._queue_receipt(submit, fields)
+            # A one-part reply's text is this submit's text: decoded once, not twice.
+            text = reply.text if reply is not None and len(reply.parts) == 1 else None
+            if text is None:
+                text = decode_text(split_concat(fields)[1], fields.data_coding)
+            self._queue_receipt(submit, text)
 
-    def _accept(self, link: EsmeLink, command_id: int, sequence: int, fields: pdus.SubmitFields) -> Submit:
+    def _accept(self, link: EsmeLink, command_id: int, sequence: int,
+                fields: pdus.SubmitFields) -> tuple[Submit, Reply | None]:  # fmt: skip
         submit = Submit(
             link_id=link.link_id,
             sequence=sequence,
@@ -192,14 +197,12 @@ class SmscProtocol:
             message_id=self.next_message_id(),
             received_at=time.monotonic(),
         )
-        self._recorder.add_submit(submit, fields)
-        return submit
+        return submit, self._recorder.add_submit(submit, fields)
 
-    def _queue_receipt(self, submit: Submit, fields: pdus.SubmitFields) -> None:
+    def _queue_receipt(self, submit: Submit, text: str | None) -> None:
         settings = self._settings
         state = settings.receipt_states.get(submit.destination, receipts.DELIVERED)
-        text = decode_text(split_concat(fields)[1], fields.data_coding)
-        delivery = receipts.build_receipt(submit, text, state, datetime.datetime.now())
+        delivery = receipts.build_receipt_now(submit, text, state, self._stamp.now())
         self._recorder.add_receipt(ReceiptSent(submit.message_id, submit.destination, state, delivery))
         at = time.monotonic() + settings.receipt_delay_s if settings.receipt_delay_s > 0 else None
         self._dispatcher.dispatch(delivery, at=at)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from smsreg import codec
-from smsreg.smsc import pdus
+from smsreg.smsc import fastpath, pdus
 
 Via = Literal["short_message", "message_payload", "udh", "sar"]
 VIAS: tuple[str, ...] = ("short_message", "message_payload", "udh", "sar")
@@ -120,6 +120,9 @@ def _encode(spec: MoSpec, data: bytes, esm_class: int, tlvs: dict[str, int | byt
         tlvs = {**tlvs, "message_payload": data}
     elif len(data) > MAX_SHORT_MESSAGE:
         raise ValueError(f"{len(data)} octets do not fit short_message; use via='message_payload' or 'udh'")
+    elif not tlvs:  # the flood's case: a plain deliver_sm, packed without SmFields
+        return pdus.DELIVER_SM, fastpath.mo_body(spec.source, spec.dest, spec.source_ton, spec.source_npi,
+                                                 spec.dest_ton, spec.dest_npi, esm_class, spec.data_coding, data)
     fields = pdus.SmFields(
         source=spec.source,
         destination=spec.dest,

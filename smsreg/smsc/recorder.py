@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from smsreg import codec
-from smsreg.smsc import pdus
+from smsreg.smsc import fastpath, pdus
 from smsreg.smsc.records import Counters, MoHandle, ReceiptSent, Reply, Submit
 
 logger = logging.getLogger(__name__)
@@ -20,10 +20,7 @@ _PartKey = tuple[str, str, int, int]  # source, destination, reference, total
 
 def decode_text(payload: bytes, data_coding: int) -> str | None:
     """Text of user data (UDH already removed), or None if it is not decodable text."""
-    try:
-        return codec.decode_mo(payload, data_coding)
-    except ValueError:
-        return None
+    return fastpath.decode_text(payload, data_coding)
 
 
 def split_concat(fields: pdus.SubmitFields) -> tuple[tuple[int, int, int] | None, bytes]:
