@@ -96,10 +96,10 @@ class Dispatcher:
                 self._schedule(at, delivery)
                 return
             self._waiting.append(delivery)
-        self._pump()
-        with self._cond:
+            taken = self._take_all()
             if self._waiting:  # no link, or silenced: the timer thread takes over
                 self.wake_locked()
+        self._send(taken)
 
     def wake(self) -> None:
         """Tell the timer thread that a link was bound or a fault changed."""
@@ -201,16 +201,24 @@ class Dispatcher:
             self.wake_locked()
         return link, delivery, sequence
 
+    def _take_all(self) -> list[tuple[Link, Delivery, int]]:
+        """Register an attempt for every waiting delivery a link can take now (lock held)."""
+        taken = []
+        while (one := self._take()) is not None:
+            taken.append(one)
+        return taken
+
+    @staticmethod
+    def _send(taken: list[tuple[Link, Delivery, int]]) -> None:
+        # Outside the lock. A failed write aborts the link; its close then fails the attempt.
+        for link, delivery, sequence in taken:
+            link.send(pdus.pack(delivery.command_id, sequence, delivery.body))
+
     def _pump(self) -> None:
         """Send waiting deliveries while a link is free and the SMSC is not silenced."""
-        while True:
-            with self._cond:
-                taken = self._take()
-            if taken is None:
-                return
-            link, delivery, sequence = taken
-            # A failed write aborts the link; its close then fails this attempt.
-            link.send(pdus.pack(delivery.command_id, sequence, delivery.body))
+        with self._cond:
+            taken = self._take_all()
+        self._send(taken)
 
     def _fire_due(self, now: float) -> _Finished:
         """Expire response timers and move due retries to the waiting queue (lock held)."""

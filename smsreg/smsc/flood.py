@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from smsreg.smsc import esme
 from smsreg.smsc.mo import MoSpec
 from smsreg.smsc.recorder import Recorder
 from smsreg.smsc.records import MoHandle, Reply
@@ -87,42 +88,108 @@ class _ReplyMatcher:
             return len(self._sent_at)
 
 
+class _Window:
+    """The free places in the flood's window: freed one by one as MOs finish (on the links'
+    reader threads), taken all at once by the flood thread so that the MOs it then sends
+    go out in one write (esme.batched_writes)."""
+
+    def __init__(self, size: int) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._free = size
+        self._waiting = False
+
+    def release(self, _handle: MoHandle | None = None) -> None:
+        """One MO finished."""
+        with self._cond:
+            self._free += 1
+            if self._waiting:  # notify() costs more than this whole method: skip it when nobody waits
+                self._cond.notify()
+
+    def take(self, timeout: float) -> int:
+        """Wait until some places are free and take them all; TimeoutError if none frees in time."""
+        with self._cond:
+            if not self._free:
+                self._wait(lambda: self._free > 0, timeout)
+            free, self._free = self._free, 0
+            return free
+
+    def give_back(self, n: int) -> None:
+        """Places taken but not used."""
+        with self._cond:
+            self._free += n
+
+    def wait_all_free(self, size: int, timeout: float) -> None:
+        """Wait for every MO to finish; TimeoutError if none finishes within timeout."""
+        with self._cond:
+            while self._free < size:
+                self._wait_change(self._free, timeout)
+
+    def _wait_change(self, free: int, timeout: float) -> None:
+        self._wait(lambda: self._free != free, timeout)
+
+    def _wait(self, predicate: Callable[[], bool], timeout: float) -> None:
+        self._waiting = True
+        try:
+            if not self._cond.wait_for(predicate, timeout):
+                raise TimeoutError(f"no MO finished within {timeout:.1f} s: is an ESME bound and answering?")
+        finally:
+            self._waiting = False
+
+
 def run_flood(send: SendSpec, recorder: Recorder, messages: Iterable[MoSpec], window: int, *,
               reply_timeout_s: float, ack_timeout_s: float) -> FloodResult:  # fmt: skip
     """Send messages keeping at most window unfinished; raises TimeoutError if the ESME stalls."""
     if window < 1:
         raise ValueError("window must be >= 1")
-    slots = threading.Semaphore(window)
+    places = _Window(window)
     matcher = _ReplyMatcher()
     handles: list[MoHandle] = []
     recorder.add_listener(matcher)
     try:
         started = time.monotonic()
-        for spec in messages:
-            _acquire(slots, ack_timeout_s)
-            matcher.sent(spec.source)
-            handles.append(send(spec, lambda _handle: slots.release()))
-        for _ in range(window):
-            _acquire(slots, ack_timeout_s)
+        specs = iter(messages)
+        more = True
+        while more:
+            free = places.take(ack_timeout_s)
+            with esme.batched_writes():
+                for _ in range(free):
+                    spec = next(specs, None)
+                    if spec is None:
+                        places.give_back(free)
+                        more = False
+                        break
+                    free -= 1
+                    matcher.sent(spec.source)
+                    handles.append(send(spec, places.release))
+        places.wait_all_free(window, ack_timeout_s)
         missing = matcher.wait_all(reply_timeout_s) if reply_timeout_s > 0 else 0
     finally:
         recorder.remove_listener(matcher)
     return _result(handles, started, matcher.latencies, missing)
 
 
-def _acquire(slots: threading.Semaphore, timeout: float) -> None:
-    if not slots.acquire(timeout=timeout):
-        raise TimeoutError(f"no MO finished within {timeout:.1f} s: is an ESME bound and answering?")
-
-
 def _result(handles: list[MoHandle], started: float, reply_latencies: list[float], missing: int) -> FloodResult:
-    finished = [h.finished_at for h in handles if h.finished_at is not None]
-    acks = [lat for lat in (h.ack_latency_s for h in handles) if lat is not None]
+    # One pass over the handles, reading the fields the MoHandle properties would derive them from.
+    last = None
+    acked = failed = 0
+    acks = []
+    for handle in handles:
+        finished_at = handle.finished_at
+        if finished_at is None:
+            continue
+        last = finished_at if last is None or finished_at > last else last
+        if not all(part.final_status == 0 for part in handle.parts):
+            failed += 1
+            continue
+        acked += 1
+        first_sent = min((a.sent_at for part in handle.parts for a in part.attempts), default=None)
+        if first_sent is not None:
+            acks.append(finished_at - first_sent)
     return FloodResult(
         sent=len(handles),
-        acked=sum(1 for h in handles if h.acked),
-        failed=sum(1 for h in handles if h.done and not h.acked),
-        elapsed_s=(max(finished) - started) if finished else 0.0,
+        acked=acked,
+        failed=failed,
+        elapsed_s=(last - started) if last is not None else 0.0,
         ack_latencies_s=acks,
         reply_latencies_s=list(reply_latencies),
         missing_replies=missing,

@@ -129,6 +129,7 @@ class SmscProtocol:
             link.send(pdus.response(command_id, sequence, status))
             return
         link.send(pdus.response(command_id, sequence, message_id=self._settings.smsc_system_id))
+        link.flush()  # out of this thread's batch: other threads may deliver as soon as it is bound
         # Only now may deliver_sm flow: before the bind_resp it would be read as the answer.
         link.system_id = _str(bind.system_id)
         link.mode = BIND_MODES[command_id]
