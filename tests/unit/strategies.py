@@ -94,7 +94,7 @@ def typed_name(draw: st.DrawFn, words: tuple[str, ...]) -> str:
         typed.append(letters.replace("'", draw(st.sampled_from(APOSTROPHES))))
     form = draw(st.sampled_from(FORMS))
     spaces = [draw(st.sampled_from(WORD_SEPARATORS)) for _ in typed[1:]]
-    joined = typed[0] + "".join(sep + word for sep, word in zip(spaces, typed[1:]))
+    joined = typed[0] + "".join(sep + word for sep, word in zip(spaces, typed[1:], strict=True))
     return unicodedata.normalize(form, joined)
 
 

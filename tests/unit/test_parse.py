@@ -410,7 +410,8 @@ RULES = {
     "lax-still-checks-digit-4": (parse.Rules(strict_id_check=False), "048490012345", DOB, "id_century"),
     "lax-still-checks-province": (parse.Rules(strict_id_check=False), "003090012345", DOB, "id_province"),
     "extra-prefix": (parse.Rules(extra_id_prefixes=frozenset({"400"})), "400090012345", DOB, "ok"),
-    "extra-prefix-still-checks-year": (parse.Rules(extra_id_prefixes=frozenset({"400"})), "400091012345", DOB, "id_year"),
+    "extra-prefix-still-checks-year": (parse.Rules(extra_id_prefixes=frozenset({"400"})), "400091012345", DOB,
+                                       "id_year"),
     "unblocked-example": (parse.Rules(blocked_id_numbers=frozenset()), "201499999", DOB, "ok"),
     "blocked-12": (parse.Rules(blocked_id_numbers=frozenset({CCCD})), CCCD, DOB, "id_blocked"),
 }  # fmt: skip
