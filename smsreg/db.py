@@ -28,7 +28,10 @@ def connect_kwargs(cfg: config.DatabaseConfig, role: str) -> dict[str, object]:
     return {
         "application_name": f"{APPLICATION_NAME}-{role}",
         "connect_timeout": max(1, round(cfg.connect_timeout_s)),
-        "options": f"-c statement_timeout={cfg.statement_timeout_ms}",
+        # jit off: every statement here touches a handful of rows, but with stale statistics
+        # (a fresh table, autovacuum behind) the planner's estimates can cross jit_above_cost,
+        # and compiling then costs ~10 ms, a hundred times the statement (seen in `make bench`).
+        "options": f"-c statement_timeout={cfg.statement_timeout_ms} -c jit=off",
     }
 
 
