@@ -190,13 +190,15 @@ class Intake:
         preps = [plan for _, plan in items if isinstance(plan, register.Prepared)]
         found = [plan for _, plan in items if isinstance(plan, receipts.Receipt)]
 
-        def work(conn: concat.Conn) -> list[register.Result]:
+        def work(conn: concat.Conn) -> tuple[list[register.Result], list[str]]:
             with conn.pipeline(), conn.transaction():
                 results = self._registrar.record_many(conn, preps)
-                outbox.record_receipts(conn, found)
-            return results
+                _, held = outbox.record_receipts(conn, found)
+            return results, held
         try:
-            results = self._transaction(work)
+            results, held = self._transaction(work)
+            if held:  # after the commit that holds them (see outbox.apply_early_receipts)
+                self._transaction(lambda conn: outbox.apply_early_receipts(conn, held))
         except errors.DatabaseUnavailable as exc:
             for job, _ in items:
                 self._deferred(job, "unavailable", exc, answered)

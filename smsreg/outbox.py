@@ -33,25 +33,47 @@ def claim(conn: Conn, limit: int, worker: str, lease_s: float) -> list[Claimed]:
 
 
 def purge_early_receipts(conn: Conn) -> int:
+    """Apply what can still be applied (an apply_early_receipts that failed after its commit),
+    then forget held receipts older than a day; the number forgotten."""
+    with conn.transaction():
+        held = [str(row[0]) for row in conn.execute(sql.Q["held_receipt_ids"]).fetchall()]
+    apply_early_receipts(conn, held)
     with conn.transaction():
         return conn.execute(sql.Q["purge_early_receipts"]).rowcount
 
 
 def mark_submitted(conn: Conn, row_id: int, message_ids: list[str]) -> None:
+    """mark_submitted_many for one row, committed, with its early receipts applied."""
     with conn.transaction():
-        conn.execute(sql.Q["mark_submitted"], {"id": row_id, "message_ids": message_ids})
+        mark_submitted_many(conn, [(row_id, message_ids)])
+    apply_early_receipts(conn, message_ids)
 
 
-def mark_submitted_many(conn: Conn, rows: Sequence[tuple[int, Sequence[str]]]) -> None:
-    """mark_submitted for every (row id, message ids) in one statement, in the caller's transaction."""
+def mark_submitted_many(conn: Conn, rows: Sequence[tuple[int, Sequence[str]]]) -> list[str]:
+    """Mark every (row id, message ids) sent in one statement, in the caller's transaction; the
+    message ids, for apply_early_receipts once that transaction has committed."""
     ids, parts, message_ids = [], [], []
     for row_id, segment_ids in rows:
         for part, message_id in enumerate(segment_ids):
             ids.append(row_id)
             parts.append(part)
             message_ids.append(message_id)
-    conn.execute(sql.Q["claim_receipt_keys"], {"message_ids": message_ids})
     conn.execute(sql.Q["mark_submitted_many"], {"ids": ids, "parts": parts, "message_ids": message_ids})
+    return message_ids
+
+
+def apply_early_receipts(conn: Conn, message_ids: Sequence[str]) -> None:
+    """Apply the receipts held under these ids to the replies marked with them (own transaction).
+
+    A receipt can arrive while its reply is being marked sent: the receipt's transaction does
+    not yet see the message id, and the sender's does not yet see the receipt. Each side
+    therefore commits its own write first (the mark, the held receipt) and then runs this, in
+    a new transaction whose snapshot includes its own commit: whichever side commits second
+    sees the other's row, so the receipt is applied at least once (applying twice is harmless).
+    """
+    if message_ids:
+        with conn.transaction():
+            conn.execute(sql.Q["apply_early_receipts"], {"message_ids": list(message_ids)})
 
 
 def release(conn: Conn, row_ids: list[int], delay_s: float, error: str) -> None:
@@ -72,20 +94,18 @@ def fail(conn: Conn, row_id: int, error: str) -> None:
 
 
 def record_receipt(conn: Conn, receipt: receipts.Receipt) -> int:
-    """Mark the reply a receipt is about; the number of rows it matched now (0 for a stranger's,
+    """Apply one receipt (committed); the number of replies it matched now (0 for a stranger's,
     or for a reply not yet marked sent: the receipt is then applied when it is)."""
-    if not receipt.message_id:
-        return 0
-    forms = receipts.id_forms(receipt.message_id)
     with conn.transaction():
-        conn.execute(sql.Q["hold_receipts"], {"n": [0] * len(forms), "states": [receipt.row_state] * len(forms),
-                                              "message_ids": forms})
-        return conn.execute(sql.Q["record_receipt"], {"state": receipt.row_state, "message_ids": forms}).rowcount
+        matched, held = record_receipts(conn, [receipt])
+    apply_early_receipts(conn, held)
+    return matched
 
 
-def record_receipts(conn: Conn, found: Sequence[receipts.Receipt]) -> None:
-    """record_receipt for every receipt in one statement, in the caller's transaction; a reply
-    two receipts are about ends in the state of the later one."""
+def record_receipts(conn: Conn, found: Sequence[receipts.Receipt]) -> tuple[int, list[str]]:
+    """Apply every receipt in one statement, in the caller's transaction; a reply two receipts are
+    about ends in the state of the later one. Returns the number of replies updated and the ids
+    held for a reply not yet marked sent: pass them to apply_early_receipts after the commit."""
     n, states, message_ids = [], [], []
     for i, receipt in enumerate(found):
         if receipt.message_id:
@@ -93,9 +113,8 @@ def record_receipts(conn: Conn, found: Sequence[receipts.Receipt]) -> None:
                 n.append(i)
                 states.append(receipt.row_state)
                 message_ids.append(form)
-    if n:
-        conn.execute(sql.Q["hold_receipts"], {"n": n, "states": states, "message_ids": message_ids})
-        # One index probe per id is estimated dear enough to trigger JIT compilation (~20 ms, ten
-        # times the statement itself): off for the rest of this transaction.
-        conn.execute("SET LOCAL jit = off")
-        conn.execute(sql.Q["record_receipts"], {"n": n, "states": states, "message_ids": message_ids})
+    if not n:
+        return 0, []
+    row = conn.execute(sql.Q["record_receipts"], {"n": n, "states": states, "message_ids": message_ids}).fetchone()
+    assert row is not None
+    return int(row[0]), list(row[1])  # type: ignore[call-overload]

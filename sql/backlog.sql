@@ -10,4 +10,4 @@ SELECT set_config('statement_timeout', %(timeout_ms)s, true)
 SELECT count(*) AS queued,
        COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest_age_s
   FROM outbound_sms
- WHERE state IN ('queued', 'sending')
+ WHERE sent_at IS NULL AND state IN ('queued', 'sending')

@@ -5,11 +5,13 @@
 -- disabled, e.g. after an SMSC outage longer than expiry.after) must not go out: it would
 -- teach the citizen a dead password.
 UPDATE outbound_sms o
-   SET state = 'failed', final_at = now(), error = 'superseded: the password changed before it was sent',
+   SET state = 'failed', final_at = now(), not_before = 'infinity',
+       error = 'superseded: the password changed before it was sent',
        body = replace(o.body, o.secret, repeat('*', length(o.secret))), secret = NULL, claimed_by = NULL
   FROM account a
  WHERE o.account_id = a.id
    AND o.secret IS NOT NULL
+   AND o.sent_at IS NULL  -- on outbound_claim_idx
    AND o.state IN ('queued', 'sending')
    AND o.not_before <= now()
    AND (a.password_state IN ('changed', 'disabled')
@@ -17,10 +19,12 @@ UPDATE outbound_sms o
                     WHERE newer.account_id = o.account_id AND newer.id > o.id AND newer.kind = 'reminder'))
 
 -- claim_outbound --
--- Queued rows that are due, plus rows whose sender vanished (lease expired).
+-- Queued rows that are due, plus rows whose sender vanished (lease expired). Changes no indexed
+-- column: a HOT update (migration 0008).
 WITH due AS (
     SELECT id FROM outbound_sms
-     WHERE state IN ('queued', 'sending')
+     WHERE sent_at IS NULL  -- on outbound_claim_idx
+       AND state IN ('queued', 'sending')
        AND not_before <= now()
        AND (state = 'queued' OR claimed_at < now() - make_interval(secs => %(lease_s)s))
      ORDER BY not_before, id
@@ -33,14 +37,6 @@ UPDATE outbound_sms o
  WHERE o.id = due.id
 RETURNING o.id, o.destination, o.body, o.attempts,
           (SELECT i.received_at FROM inbound_sms i WHERE i.id = o.inbound_id), o.smsc_message_ids
-
--- mark_submitted --
--- The SMSC has it: keep its message ids and erase the plaintext password (architecture.md rule 4).
-UPDATE outbound_sms
-   SET state = 'sent', sent_at = now(), smsc_message_ids = %(message_ids)s, error = NULL,
-       body = CASE WHEN secret IS NULL THEN body ELSE replace(body, secret, repeat('*', length(secret))) END,
-       secret = NULL, claimed_by = NULL
- WHERE id = %(id)s
 
 -- release_outbound --
 -- Back to the queue, to be tried again after a delay.
@@ -58,75 +54,108 @@ UPDATE outbound_sms
  WHERE id = %(id)s AND state = 'sending'
 
 -- fail_outbound --
+-- For good: not_before 'infinity' keeps the row out of the claim's index range.
 UPDATE outbound_sms
-   SET state = 'failed', final_at = now(), error = %(error)s, claimed_by = NULL,
+   SET state = 'failed', final_at = now(), not_before = 'infinity', error = %(error)s, claimed_by = NULL,
        body = CASE WHEN secret IS NULL THEN body ELSE replace(body, secret, repeat('*', length(secret))) END,
        secret = NULL
  WHERE id = %(id)s
 
--- record_receipt --
-UPDATE outbound_sms
-   SET state = %(state)s, final_at = now()
- WHERE smsc_message_ids && %(message_ids)s::text[]
-   AND state IN ('sent', 'sending', 'delivered', 'undeliverable')
-RETURNING id
-
--- claim_receipt_keys --
--- The message ids mark_submitted_many is about to record, claimed in sorted order before any row
--- is updated. The trigger of migration 0006 claims each row's ids as it updates the row, in no
--- particular order; a receipt group holds its ids in sorted order (hold_receipts): the two
--- orders deadlocked every second or so under load. Claimed here first, the trigger finds them
--- its own.
-INSERT INTO early_receipt (message_id)
-SELECT DISTINCT m FROM unnest(%(message_ids)s::text[]) AS m ORDER BY m
-ON CONFLICT DO NOTHING
-
 -- mark_submitted_many --
--- mark_submitted for many rows in one statement: one (row id, part number, message id) per
--- segment. `id = ANY(…)` keeps the update on the primary key whatever the plan.
+-- The SMSC has them: keep each row's message ids and erase the plaintext password (architecture.md
+-- rule 4). One (row id, part number, message id) per segment. A receipt that came before the row
+-- was marked (held in early_receipt) sets its final state at once; apply_early_receipts, run
+-- after the commit, removes it. `id = ANY(…)` keeps the update on the primary key whatever the plan.
 WITH sent AS (
     SELECT id, array_agg(message_id ORDER BY part) AS message_ids
       FROM unnest(%(ids)s::bigint[], %(parts)s::int[], %(message_ids)s::text[]) AS t(id, part, message_id)
      GROUP BY id
+), early AS (
+    SELECT sent.id, max(e.state) AS state
+      FROM sent JOIN early_receipt e ON e.message_id = ANY(sent.message_ids)
+     GROUP BY sent.id
 )
 UPDATE outbound_sms o
-   SET state = 'sent', sent_at = now(), smsc_message_ids = sent.message_ids, error = NULL,
+   SET state = coalesce(early.state, 'sent'), sent_at = now(), smsc_message_ids = sent.message_ids,
+       final_at = CASE WHEN early.state IS NULL THEN o.final_at ELSE now() END, error = NULL,
        body = CASE WHEN o.secret IS NULL THEN o.body ELSE replace(o.body, o.secret, repeat('*', length(o.secret))) END,
        secret = NULL, claimed_by = NULL
-  FROM sent
+  FROM sent LEFT JOIN early USING (id)
  WHERE o.id = sent.id AND o.id = ANY(%(ids)s::bigint[])
 
 -- record_receipts --
--- record_receipt for the receipts of one group commit: (n, state, message id form) per form of
--- each receipt's id. A reply takes the state of the last receipt about it (the highest n), as if
--- they were recorded one after the other. Each id is looked up on its own (OFFSET 0 keeps the
--- subquery per id, so on the message-id index; as one join the planner may scan the table
--- once per id); `id = ANY(…)` keeps the update itself on the primary key.
+-- The receipts of one group commit: (n, state, message id form) per form of each receipt's id.
+-- A reply takes the state of the last receipt about it (the highest n), as if they were recorded
+-- one after the other. A receipt that matches no reply marked sent is held in early_receipt
+-- with all its forms (its reply may be marked sent a moment later: apply_early_receipts).
+-- Each id is looked up on its own (OFFSET 0 keeps the subquery per id, so on the message-id
+-- index; as one join the planner may scan the table once per id); `id = ANY(…)` keeps the
+-- update itself on the primary key. Returns (replies updated, ids held).
 WITH r AS (
     SELECT * FROM unnest(%(n)s::int[], %(states)s::text[], %(message_ids)s::text[]) AS t(n, state, message_id)
-), latest AS (
-    SELECT DISTINCT ON (hit.id) hit.id, r.state
+), hits AS (
+    SELECT r.n, r.state, hit.id
       FROM r CROSS JOIN LATERAL (
                SELECT o.id FROM outbound_sms o
-                WHERE o.smsc_message_ids && ARRAY[r.message_id]
+                WHERE cardinality(o.smsc_message_ids) > 0 AND o.smsc_message_ids && ARRAY[r.message_id]
                   AND o.state IN ('sent', 'sending', 'delivered', 'undeliverable')
                OFFSET 0) AS hit
-     ORDER BY hit.id, r.n DESC
+), latest AS (
+    SELECT DISTINCT ON (id) id, state FROM hits ORDER BY id, n DESC
+), applied AS (
+    UPDATE outbound_sms o
+       SET state = latest.state, final_at = now()
+      FROM latest
+     WHERE o.id = latest.id AND o.id = ANY(ARRAY(SELECT id FROM latest))
+    RETURNING o.id
+), unmatched AS (
+    SELECT n, state, array_agg(message_id ORDER BY message_id) AS forms
+      FROM r
+     WHERE n NOT IN (SELECT n FROM hits)
+     GROUP BY n, state
+), held AS (
+    INSERT INTO early_receipt (message_id, state, forms)
+    SELECT DISTINCT ON (form) form, state, forms
+      FROM unmatched CROSS JOIN unnest(forms) AS form
+     ORDER BY form, n DESC
+    ON CONFLICT (message_id) DO UPDATE
+       SET state = EXCLUDED.state, forms = EXCLUDED.forms, received_at = now()
+    RETURNING message_id
 )
-UPDATE outbound_sms o
-   SET state = latest.state, final_at = now()
-  FROM latest
- WHERE o.id = latest.id AND o.id = ANY(ARRAY(SELECT id FROM latest))
+SELECT (SELECT count(*) FROM applied), ARRAY(SELECT message_id FROM held)
 
--- hold_receipts --
--- Every receipt's id forms, before the receipts are applied: a receipt whose reply is not yet
--- marked sent stays here until it is (see migration 0006). A later receipt about the same id
--- replaces the state.
-INSERT INTO early_receipt (message_id, state)
-SELECT DISTINCT ON (message_id) message_id, state
-  FROM unnest(%(n)s::int[], %(states)s::text[], %(message_ids)s::text[]) AS t(n, state, message_id)
- ORDER BY message_id, n DESC
-ON CONFLICT (message_id) DO UPDATE SET state = EXCLUDED.state, received_at = now()
+-- apply_early_receipts --
+-- Receipts held in early_receipt under any of these ids, applied to the replies now marked with
+-- them; each applied receipt is deleted with all its forms. Run in a new transaction after the
+-- commit that marked replies sent (the sender) or held receipts (record_receipts): of two such
+-- commits racing, the second one's check sees the first one's row (see migration 0007).
+-- 'undeliverable' sorts after 'delivered': one failed segment makes the reply undeliverable.
+WITH early AS (
+    SELECT e.message_id, e.state, e.forms
+      FROM early_receipt e
+     WHERE e.message_id = ANY(%(message_ids)s::text[])
+), hits AS (
+    SELECT hit.id, early.state, early.forms
+      FROM early CROSS JOIN LATERAL (
+               SELECT o.id FROM outbound_sms o
+                WHERE cardinality(o.smsc_message_ids) > 0 AND o.smsc_message_ids && ARRAY[early.message_id]
+                  AND o.state IN ('sent', 'sending', 'delivered', 'undeliverable')
+               OFFSET 0) AS hit
+), target AS (
+    SELECT id, max(state) AS state FROM hits GROUP BY id
+), applied AS (
+    UPDATE outbound_sms o
+       SET state = target.state, final_at = now()
+      FROM target
+     WHERE o.id = target.id AND o.id = ANY(ARRAY(SELECT id FROM target))
+       AND o.state IS DISTINCT FROM target.state  -- already applied by mark_submitted_many
+)
+DELETE FROM early_receipt
+ WHERE message_id = ANY(ARRAY(SELECT unnest(forms) FROM hits))
+
+-- held_receipt_ids --
+-- Every id a receipt is held under (a few: strangers' receipts, and any whose apply failed).
+SELECT message_id FROM early_receipt
 
 -- purge_early_receipts --
 -- Receipts kept for a day: long enough for any reply still in flight, then strangers' go.
