@@ -53,7 +53,9 @@ class Dispatcher:
         self.retry_delay_s = retry_delay_s
         self.max_retries = max_retries
         self.response_timeout_s = response_timeout_s
-        self._cond = threading.Condition()
+        # Entered through the RLock itself: Condition.__enter__ is a Python-level call per use.
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
         self._pending: dict[int, tuple[Delivery, Attempt]] = {}
         self._waiting: deque[Delivery] = deque()
         # (when, tiebreak, sequence, delivery): sequence > 0 is a response timer,
@@ -72,12 +74,12 @@ class Dispatcher:
 
     def stop(self) -> None:
         """Stop the timer thread; every unfinished delivery ends with final_status None."""
-        with self._cond:
+        with self._lock:
             self._stopped = True
             self._cond.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
-        with self._cond:
+        with self._lock:
             for _delivery, attempt in self._pending.values():
                 attempt.outcome = CANCELLED
             unfinished = [d for d, _ in self._pending.values()] + list(self._waiting)
@@ -91,7 +93,7 @@ class Dispatcher:
 
     def dispatch(self, delivery: Delivery, at: float | None = None) -> None:
         """Queue a delivery: now (sent from this thread if a link is free) or at a monotonic time."""
-        with self._cond:
+        with self._lock:
             if at is not None:
                 self._schedule(at, delivery)
                 return
@@ -103,7 +105,7 @@ class Dispatcher:
 
     def wake(self) -> None:
         """Tell the timer thread that a link was bound or a fault changed."""
-        with self._cond:
+        with self._lock:
             self.wake_locked()
 
     def wake_locked(self) -> None:
@@ -113,17 +115,17 @@ class Dispatcher:
 
     def stats_snapshot(self) -> dict[str, int]:
         """A copy of the MO counters (attempts, retries, acked, failed, late responses)."""
-        with self._cond:
+        with self._lock:
             return dict(self.stats)
 
     def next_sequence(self) -> int:
         """A sequence number for an SMSC-originated PDU outside the delivery machinery."""
-        with self._cond:
+        with self._lock:
             return self._next_sequence()
 
     def on_response(self, link_id: int, sequence: int, status: int) -> None:
         """A deliver_sm_resp / data_sm_resp / generic_nack for one of our PDUs arrived."""
-        with self._cond:
+        with self._lock:
             entry = self._pending.pop(sequence, None)
             if entry is None:
                 self.stats["late_resps"] += 1
@@ -141,7 +143,7 @@ class Dispatcher:
     def on_link_closed(self, link_id: int) -> None:
         """Every attempt still waiting on that link is lost: schedule its retry."""
         finished: _Finished = []
-        with self._cond:
+        with self._lock:
             lost = [seq for seq, (_, a) in self._pending.items() if a.link_id == link_id]
             for seq in lost:
                 delivery, attempt = self._pending.pop(seq)
@@ -216,7 +218,7 @@ class Dispatcher:
 
     def _pump(self) -> None:
         """Send waiting deliveries while a link is free and the SMSC is not silenced."""
-        with self._cond:
+        with self._lock:
             taken = self._take_all()
         self._send(taken)
 
@@ -245,13 +247,13 @@ class Dispatcher:
 
     def _run(self) -> None:
         while True:
-            with self._cond:
+            with self._lock:
                 if self._stopped:
                     return
                 self._kicked = False
                 finished = self._fire_due(time.monotonic())
             self._finish(finished)
             self._pump()
-            with self._cond:
+            with self._lock:
                 if not self._kicked and not self._stopped:
                     self._cond.wait(self._wait_time(time.monotonic()))

@@ -27,6 +27,8 @@ _TAG_RECEIPTED_ID = 0x001E
 # the charmap codec in C. A byte above 0x7F is U+FFFD, as codec._decode_gsm makes it.
 _GSM_TABLE = codec.GSM_BASIC + codec.REPLACEMENT * 128
 _ESCAPE = bytes((codec.GSM_ESCAPE,))
+# And back, for text made of basic-table characters only (the escape is not one of them).
+_GSM_CODES = {ord(ch): code for code, ch in enumerate(codec.GSM_BASIC) if code != codec.GSM_ESCAPE}
 
 
 def decode_text(payload: bytes, data_coding: int) -> str | None:
@@ -37,6 +39,16 @@ def decode_text(payload: bytes, data_coding: int) -> str | None:
         return codec.decode_mo(payload, data_coding)
     except ValueError:
         return None
+
+
+def encode_text(text: str, data_coding: int) -> bytes:
+    """codec.encode_text(text, data_coding); raises ValueError as it does."""
+    if data_coding == codec.DC_GSM:
+        try:
+            return codecs.charmap_encode(text, "strict", _GSM_CODES)[0]
+        except UnicodeEncodeError:
+            pass  # an extension-table character or none at all: codec knows which
+    return codec.encode_text(text, data_coding)
 
 
 def mo_body(source: str, destination: str, source_ton: int, source_npi: int, dest_ton: int, dest_npi: int,

@@ -64,16 +64,17 @@ class _ReplyMatcher:
     """Times each MO from its send to the first reply addressed to its source."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
         self._sent_at: dict[str, float] = {}
         self.latencies: list[float] = []
 
     def sent(self, source: str) -> None:
-        with self._cond:
+        with self._lock:
             self._sent_at[source] = time.monotonic()
 
     def __call__(self, reply: Reply) -> None:
-        with self._cond:
+        with self._lock:
             started = self._sent_at.pop(reply.destination, None)
             if started is None:
                 return
@@ -83,7 +84,7 @@ class _ReplyMatcher:
 
     def wait_all(self, timeout: float) -> int:
         """Wait for the outstanding replies; return how many never came."""
-        with self._cond:
+        with self._lock:
             self._cond.wait_for(lambda: not self._sent_at, timeout)
             return len(self._sent_at)
 
@@ -94,20 +95,21 @@ class _Window:
     go out in one write (esme.batched_writes)."""
 
     def __init__(self, size: int) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # entered directly: cheaper than through the Condition
+        self._cond = threading.Condition(self._lock)
         self._free = size
         self._waiting = False
 
     def release(self, _handle: MoHandle | None = None) -> None:
         """One MO finished."""
-        with self._cond:
+        with self._lock:
             self._free += 1
             if self._waiting:  # notify() costs more than this whole method: skip it when nobody waits
                 self._cond.notify()
 
     def take(self, timeout: float) -> int:
         """Wait until some places are free and take them all; TimeoutError if none frees in time."""
-        with self._cond:
+        with self._lock:
             if not self._free:
                 self._wait(lambda: self._free > 0, timeout)
             free, self._free = self._free, 0
@@ -115,12 +117,12 @@ class _Window:
 
     def give_back(self, n: int) -> None:
         """Places taken but not used."""
-        with self._cond:
+        with self._lock:
             self._free += n
 
     def wait_all_free(self, size: int, timeout: float) -> None:
         """Wait for every MO to finish; TimeoutError if none finishes within timeout."""
-        with self._cond:
+        with self._lock:
             while self._free < size:
                 self._wait_change(self._free, timeout)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from smsreg import codec
 from smsreg.smsc import fastpath, pdus
 
 Via = Literal["short_message", "message_payload", "udh", "sar"]
@@ -46,7 +45,7 @@ class MoSpec:
             return self.payload
         if self.text is None:
             raise ValueError("an MO needs text or payload")
-        return codec.encode_text(self.text, self.data_coding)
+        return fastpath.encode_text(self.text, self.data_coding)
 
 
 def split_payload(payload: bytes, data_coding: int, parts: int | None = None) -> list[bytes]:

@@ -39,7 +39,9 @@ class Recorder:
     """Collects records; every public method may be called from any thread."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        # Entered through the RLock itself: Condition.__enter__ is a Python-level call per use.
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
         self.counters = Counters()
         self._submits: list[Submit] = []
         self._replies: list[Reply] = []
@@ -52,39 +54,39 @@ class Recorder:
 
     def bump(self, name: str, n: int = 1) -> None:
         """Add n to one counter."""
-        with self._cond:
+        with self._lock:
             setattr(self.counters, name, getattr(self.counters, name) + n)
 
     def snapshot(self) -> Counters:
         """A copy of the counters."""
-        with self._cond:
+        with self._lock:
             return dataclasses.replace(self.counters)
 
     def add_listener(self, listener: ReplyListener) -> None:
         """Call listener(reply) on the reading thread for each completed reply."""
-        with self._cond:
+        with self._lock:
             self._listeners.append(listener)
 
     def remove_listener(self, listener: ReplyListener) -> None:
         """Stop calling listener."""
-        with self._cond:
+        with self._lock:
             self._listeners.remove(listener)
 
     def add_mo(self, handle: MoHandle) -> None:
         """Log an MO as it is first queued."""
-        with self._cond:
+        with self._lock:
             self._mo_log.append(handle)
 
     def add_receipt(self, receipt: ReceiptSent) -> None:
         """Log a delivery receipt as it is queued."""
-        with self._cond:
+        with self._lock:
             self._receipts.append(receipt)
             self.counters.receipts += 1
 
     def add_submit(self, submit: Submit, fields: pdus.SubmitFields) -> Reply | None:
         """Record an accepted submit; return the Reply it completes, if any."""
         concat, data = split_concat(fields)
-        with self._cond:
+        with self._lock:
             self._submits.append(submit)
             self.counters.submits += 1
             parts = self._collect(submit, concat, data)
@@ -113,15 +115,18 @@ class Recorder:
         return [parts[n] for n in sorted(parts)]
 
     def _make_reply(self, parts: list[tuple[Submit, bytes]]) -> Reply:
-        first = parts[0][0]
-        payload = b"".join(data for _, data in parts)
+        first, payload = parts[0]
+        submits: tuple[Submit, ...] = (first,)
+        if len(parts) > 1:  # the generators only for concatenated replies, the rarer kind
+            payload = b"".join(data for _, data in parts)
+            submits = tuple(submit for submit, _ in parts)
         return Reply(
             destination=first.destination,
             source=first.source,
             data_coding=first.data_coding,
             esm_class=first.esm_class,
             text=decode_text(payload, first.data_coding),
-            parts=tuple(submit for submit, _ in parts),
+            parts=submits,
             payload=payload,
             received_at=time.monotonic(),
         )
@@ -139,42 +144,42 @@ class Recorder:
 
     def wait_replies(self, n: int, timeout: float) -> list[Reply]:
         """Wait until at least n replies were recorded; return all of them (fewer on timeout)."""
-        with self._cond:
+        with self._lock:
             self._cond.wait_for(lambda: len(self._replies) >= n, timeout)
             return list(self._replies)
 
     @property
     def replies(self) -> list[Reply]:
         """Every completed reply, in arrival order."""
-        with self._cond:
+        with self._lock:
             return list(self._replies)
 
     @property
     def duplicates(self) -> list[Reply]:
         """Replies whose destination and text repeat an earlier reply."""
-        with self._cond:
+        with self._lock:
             return list(self._duplicates)
 
     @property
     def submits(self) -> list[Submit]:
         """Every accepted submit_sm / data_sm PDU."""
-        with self._cond:
+        with self._lock:
             return list(self._submits)
 
     @property
     def incomplete(self) -> int:
         """Concatenated replies still missing segments."""
-        with self._cond:
+        with self._lock:
             return len(self._partial)
 
     @property
     def mo_log(self) -> list[MoHandle]:
         """Every MO sent, with its attempts and final status."""
-        with self._cond:
+        with self._lock:
             return list(self._mo_log)
 
     @property
     def receipts(self) -> list[ReceiptSent]:
         """Every delivery receipt queued."""
-        with self._cond:
+        with self._lock:
             return list(self._receipts)

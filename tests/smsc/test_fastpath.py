@@ -122,3 +122,27 @@ def test_mo_pdus_are_the_general_encoders_bytes(source: str, via: mo.Via, dc: in
         return  # not encodable in dc, or too long for one short_message
     with mock.patch.object(fastpath, "mo_body", _general_mo_body):
         assert mo.build_pdus(spec, 7) == fast
+
+
+def _reference_encode(text: str, data_coding: int) -> bytes | None:
+    try:
+        return codec.encode_text(text, data_coding)
+    except ValueError:
+        return None
+
+
+def _fast_encode(text: str, data_coding: int) -> bytes | None:
+    try:
+        return fastpath.encode_text(text, data_coding)
+    except ValueError:
+        return None
+
+
+@given(st.text(max_size=200), st.sampled_from([0, 1, 3, 8, 2]))
+def test_encode_text_matches_codec_on_any_text(text: str, data_coding: int) -> None:
+    assert _fast_encode(text, data_coding) == _reference_encode(text, data_coding)
+
+
+@given(st.text(alphabet=codec.GSM_BASIC + "".join(codec.GSM_EXTENSION.values()), max_size=200))
+def test_encode_text_matches_codec_on_gsm_text(text: str) -> None:
+    assert _fast_encode(text, 0) == _reference_encode(text, 0)
