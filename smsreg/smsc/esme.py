@@ -7,12 +7,10 @@ for all of them costs a fraction of one sendall (and one GIL round trip) per PDU
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
 import struct
 import threading
-from collections.abc import Iterator
 from typing import Protocol
 
 from smsreg.smsc import pdus
@@ -36,24 +34,28 @@ class _Batch(threading.local):
 _batch = _Batch()
 
 
-@contextlib.contextmanager
-def batched_writes() -> Iterator[None]:
+class batched_writes:  # lower case: used like a function, `with batched_writes():`
     """Queue this thread's EsmeLink.send() data and write it per link, in order, on exit.
 
     Only the writes of the calling thread are held back, and only until the block ends;
     the order of one thread's PDUs on a link is kept. A link flushes the calling thread's
     queue itself before anything that must follow its writes (closing, unbinding, a bind
-    becoming usable: see EsmeLink.flush). Nested blocks join the outer one.
+    becoming usable: see EsmeLink.flush). Nested blocks join the outer one. A class rather
+    than a contextlib generator: it is entered once per recv() chunk.
     """
-    if _batch.queued is not None:
-        yield
-        return
-    _batch.queued = {}
-    try:
-        yield
-    finally:
+
+    __slots__ = ("_outer",)
+
+    def __enter__(self) -> None:
+        self._outer = _batch.queued is None
+        if self._outer:
+            _batch.queued = {}
+
+    def __exit__(self, *_exc: object) -> None:
+        if not self._outer:
+            return
         queued, _batch.queued = _batch.queued, None
-        for link, chunks in queued.items():
+        for link, chunks in (queued or {}).items():
             link._write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
 

@@ -33,8 +33,11 @@ _GSM_CODES = {ord(ch): code for code, ch in enumerate(codec.GSM_BASIC) if code !
 
 def decode_text(payload: bytes, data_coding: int) -> str | None:
     """codec.decode_mo(payload, data_coding), or None where it raises: the recorder's decode."""
-    if data_coding in codec.GSM_CODINGS and _ESCAPE not in payload:
-        return codecs.charmap_decode(payload, "strict", _GSM_TABLE)[0]
+    if data_coding in codec.GSM_CODINGS:
+        if _ESCAPE not in payload:
+            return codecs.charmap_decode(payload, "strict", _GSM_TABLE)[0]
+    elif data_coding in codec.UCS2_CODINGS:  # a reply with diacritics
+        return payload.decode("utf-16-be", errors="replace")
     try:
         return codec.decode_mo(payload, data_coding)
     except ValueError:

@@ -146,7 +146,14 @@ class Simulator:
 
     def _pick_receiver(self) -> EsmeLink | None:
         """Round-robin over links bound as receiver or transceiver."""
-        receivers = [link for link in self._receivers if link.can_receive]
+        receivers = self._receivers
+        if len(receivers) == 1:  # the usual case, without the list: same turns taken as below
+            link = receivers[0]
+            if not link.can_receive:
+                return None
+            next(self._rr)
+            return link
+        receivers = [link for link in receivers if link.can_receive]
         if not receivers:
             return None
         return receivers[next(self._rr) % len(receivers)]
