@@ -61,6 +61,10 @@ class Dispatcher:
         # (when, tiebreak, sequence, delivery): sequence > 0 is a response timer,
         # otherwise the delivery is due for another attempt.
         self._heap: list[tuple[float, int, int, Delivery | None]] = []
+        # Response timers in sending order: with one response_timeout_s their deadlines only
+        # grow, so a deque (append, popleft) keeps them sorted for a fraction of a heap's cost
+        # under flood. A deadline earlier than the last (the timeout was lowered) takes the heap.
+        self._timers: deque[tuple[float, int]] = deque()
         self._tiebreak = itertools.count()
         self._sequence = 0
         self._kicked = False
@@ -87,6 +91,7 @@ class Dispatcher:
             self._pending.clear()
             self._waiting.clear()
             self._heap.clear()
+            self._timers.clear()
         for delivery in unfinished:
             if not delivery.done:
                 delivery.finish(None)
@@ -194,14 +199,23 @@ class Dispatcher:
         attempt = Attempt(sequence, link.link_id, time.monotonic())
         delivery.attempts.append(attempt)
         self._pending[sequence] = (delivery, attempt)
-        deadline = attempt.sent_at + self.response_timeout_s
-        heapq.heappush(self._heap, (deadline, next(self._tiebreak), sequence, None))
+        self._start_timer(attempt.sent_at + self.response_timeout_s, sequence)
         self._count(delivery, "mo_attempts")
         if len(delivery.attempts) > 1:
             self._count(delivery, "mo_retries")
-        if self._heap[0][2] == sequence:  # the timer thread may be sleeping past it
-            self.wake_locked()
         return link, delivery, sequence
+
+    def _start_timer(self, deadline: float, sequence: int) -> None:
+        """Arm the response timer of one attempt (lock held)."""
+        timers, heap = self._timers, self._heap
+        if not timers or timers[-1][0] <= deadline:
+            timers.append((deadline, sequence))
+            earliest = len(timers) == 1 and (not heap or deadline < heap[0][0])
+        else:
+            heapq.heappush(heap, (deadline, next(self._tiebreak), sequence, None))
+            earliest = heap[0][2] == sequence and deadline < timers[0][0]
+        if earliest:  # the timer thread may be sleeping past it
+            self.wake_locked()
 
     def _take_all(self) -> list[tuple[Link, Delivery, int]]:
         """Register an attempt for every waiting delivery a link can take now (lock held)."""
@@ -225,6 +239,11 @@ class Dispatcher:
     def _fire_due(self, now: float) -> _Finished:
         """Expire response timers and move due retries to the waiting queue (lock held)."""
         finished: _Finished = []
+        timers = self._timers
+        while timers and timers[0][0] <= now:  # before the heap: a retry it schedules may be due now
+            entry = self._pending.pop(timers.popleft()[1], None)
+            if entry is not None:
+                finished += self._fail(entry[0], entry[1], TIMEOUT, None)
         while self._heap and self._heap[0][0] <= now:
             _, _, sequence, delivery = heapq.heappop(self._heap)
             if delivery is not None:
@@ -239,6 +258,8 @@ class Dispatcher:
         waits = []
         if self._heap:
             waits.append(self._heap[0][0] - now)
+        if self._timers:
+            waits.append(self._timers[0][0] - now)
         if self._waiting:
             silence = self._silenced_for()
             if silence > 0:

@@ -143,3 +143,20 @@ def test_raw_payload_is_sent_as_is(smsc: Simulator, esme: Esme) -> None:
     handle = smsc.send_mo(payload=b"\x00\xff\x1b", data_coding=4)
     assert handle.wait_acked(WAIT_S)
     assert esme.received[0].short_message == b"\x00\xff\x1b" and esme.received[0].data_coding == 4
+
+
+def test_a_lowered_response_timeout_fires_before_earlier_longer_ones() -> None:
+    # Response timers are kept in sending order; a shorter timeout than the last one's must
+    # still fire on time (it goes to the heap instead).
+    with Simulator(response_timeout_s=30, retry_delay_s=0.2, max_retries=0) as smsc:
+        esme = Esme(smsc.address, status_for=lambda _pdu: None).bind()
+        try:
+            slow = smsc.send_mo("TK,slow", source="84900000001")
+            esme.wait_received(1, WAIT_S)
+            smsc._dispatcher.response_timeout_s = 0.3
+            fast = smsc.send_mo("TK,fast", source="84900000002")
+            assert fast.wait_done(WAIT_S)
+            assert [a.outcome for a in fast.attempts] == [TIMEOUT] and fast.final_status is None
+            assert not slow.done
+        finally:
+            esme.close()
