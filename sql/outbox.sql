@@ -1,22 +1,21 @@
 -- Queries of smsreg/outbox.py: the outbound reply queue.
 
 -- supersede_stale_secrets --
--- A queued password SMS whose password has moved on (re-issued, changed by the citizen or
--- disabled, e.g. after an SMSC outage longer than expiry.after) must not go out: it would
--- teach the citizen a dead password.
+-- Of the password SMS just claimed (ids), those whose password has moved on (re-issued,
+-- changed by the citizen or disabled, e.g. after an SMSC outage longer than expiry.after) fail
+-- instead of going out: they would teach the citizen a dead password.
 UPDATE outbound_sms o
    SET state = 'failed', final_at = now(), not_before = 'infinity',
        error = 'superseded: the password changed before it was sent',
        body = replace(o.body, o.secret, repeat('*', length(o.secret))), secret = NULL, claimed_by = NULL
   FROM account a
- WHERE o.account_id = a.id
+ WHERE o.id = ANY(%(ids)s::bigint[])
+   AND o.account_id = a.id
    AND o.secret IS NOT NULL
-   AND o.sent_at IS NULL  -- on outbound_claim_idx
-   AND o.state IN ('queued', 'sending')
-   AND o.not_before <= now()
    AND (a.password_state IN ('changed', 'disabled')
         OR EXISTS (SELECT 1 FROM outbound_sms newer  -- a later reminder = a newer password
                     WHERE newer.account_id = o.account_id AND newer.id > o.id AND newer.kind = 'reminder'))
+RETURNING o.id
 
 -- claim_outbound --
 -- Queued rows that are due, plus rows whose sender vanished (lease expired). Changes no indexed
@@ -36,7 +35,8 @@ UPDATE outbound_sms o
   FROM due
  WHERE o.id = due.id
 RETURNING o.id, o.destination, o.body, o.attempts,
-          (SELECT i.received_at FROM inbound_sms i WHERE i.id = o.inbound_id), o.smsc_message_ids
+          (SELECT i.received_at FROM inbound_sms i WHERE i.id = o.inbound_id), o.smsc_message_ids,
+          o.secret IS NOT NULL
 
 -- release_outbound --
 -- Back to the queue, to be tried again after a delay.
@@ -152,6 +152,10 @@ WITH early AS (
 )
 DELETE FROM early_receipt
  WHERE message_id = ANY(ARRAY(SELECT unnest(forms) FROM hits))
+
+-- wake_senders --
+-- Delivered at commit to every sender LISTENing (sender.py); for writers outside the worker.
+SELECT pg_notify('smsreg_outbound', '')
 
 -- held_receipt_ids --
 -- Every id a receipt is held under (a few: strangers' receipts, and any whose apply failed).
