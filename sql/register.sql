@@ -48,12 +48,16 @@ SELECT pg_advisory_xact_lock(hashtextextended(encode(k, 'hex'), 0))
  ORDER BY n
 
 -- find_redeliveries --
--- Per key, the latest MO stored since the earliest any MO of the group could match.
-SELECT redelivery_key, max(received_at), (array_agg(id ORDER BY received_at DESC))[1]
-  FROM inbound_sms
- WHERE redelivery_key = ANY(%(keys)s::bytea[])
-   AND received_at > %(since)s
- GROUP BY redelivery_key
+-- Per key, the latest MO stored since the earliest any MO of the group could match. One index
+-- probe per key (LATERAL … LIMIT 1): as `redelivery_key = ANY(…)` the planner, without
+-- statistics on a young table, guessed 0.5 % of the rows per key and scanned the whole table.
+SELECT k.key, hit.received_at, hit.id
+  FROM unnest(%(keys)s::bytea[]) AS k(key)
+ CROSS JOIN LATERAL (
+       SELECT received_at, id FROM inbound_sms
+        WHERE redelivery_key = k.key AND received_at > %(since)s
+        ORDER BY received_at DESC
+        LIMIT 1) AS hit
 
 -- insert_inbound_and_replies --
 -- insert_inbound_and_reply for the MOs of one group commit in one statement: each parameter of
