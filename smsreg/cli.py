@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from smsreg import __version__, accounts, codec, config, db, errors, logs, migrate, passwords, register
+from smsreg import __version__, accounts, codec, config, db, errors, logs, migrate, outbox, passwords, register
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,8 @@ def cmd_inject(cfg: config.Config, args: argparse.Namespace) -> int:
     prepared = registrar.prepare(mo)
     with db.connect(cfg.database, "inject") as conn, db.wrap_errors():
         result = registrar.commit(conn, prepared)
+        with conn.transaction():
+            outbox.wake_senders(conn)  # a running worker sends the reply now, not at its next poll
     print(json.dumps({"outcome": str(result.outcome), "username": result.username,
                       "reply": result.reply, "segments": result.segments}, ensure_ascii=False))
     return 0

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import rows
 
-from smsreg import codec, config, db, errors, expire_metrics, passwords, replies, sql
+from smsreg import codec, config, db, errors, expire_metrics, outbox, passwords, replies, sql
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +170,7 @@ def _rotate(conn: Conn, reissues: Sequence[Reissue], now: dt.datetime) -> int:
         "bodies": [r.body for r in reissues], "secrets": [r.secret for r in reissues],
         "segments": [r.segments for r in reissues], "now": now,
     }).fetchall()
+    outbox.wake_senders(conn)
     return len(queued)
 
 

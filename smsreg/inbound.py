@@ -93,8 +93,9 @@ class PasswordStock:
 
 class Intake:
     def __init__(self, cfg: config.Config, pool: psycopg_pool.ConnectionPool, registrar: register.Registrar,
-                 ack: Ack, stats: metrics.Metrics) -> None:
+                 ack: Ack, stats: metrics.Metrics, wake_sender: Callable[[], None]) -> None:
         self._cfg = cfg
+        self._wake_sender = wake_sender  # after each commit that may have queued replies
         self._pool = pool
         self._registrar = registrar
         self._reassembler = concat.Reassembler(registrar)
@@ -209,6 +210,8 @@ class Intake:
             for job, plan in items:
                 self._one(job, plan, answered)
             return
+        if preps:
+            self._wake_sender()
         for (job, _), result in zip([i for i in items if isinstance(i[1], register.Prepared)], results, strict=True):
             self._log(job.mo, result)
         for job, _ in items:
@@ -232,6 +235,7 @@ class Intake:
             self._deferred(job, "error", exc, answered)
             return
         if result is not None:
+            self._wake_sender()
             self._log(job.mo, result)
         self._answer(job, pdus.ESME_ROK, answered)
 

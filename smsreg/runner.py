@@ -74,9 +74,10 @@ class Worker:
         self.session_stop = threading.Event()
         router = _Router()
         self.session = session.Session(cfg.smpp, router, self.stats, self.session_stop)
-        self.intake = router.intake = inbound.Intake(cfg, self.pool, self.registrar, self.session.ack, self.stats)
         self.sender = router.sender = sender.Sender(cfg, self.pool, self.session, self.stats,
                                                     f"{socket.gethostname()}:{os.getpid()}")
+        self.intake = router.intake = inbound.Intake(cfg, self.pool, self.registrar, self.session.ack, self.stats,
+                                                     self.sender.wake)
         self.reader = threading.Thread(target=self.session.run, name="smsreg-smpp", daemon=True)
         self.http: health.HttpServerHandle | None = None
 

@@ -1,5 +1,6 @@
 """The sender: claims queued replies, sends them as submit_sm within the window and the TPS
-limit, and settles each row from its submit_sm_resp. Wakes on NOTIFY, polls as a fallback.
+limit, and settles each row from its submit_sm_resp. Woken by this worker's intake after each
+commit and by NOTIFY from other writers; polls as a fallback.
 
 All database work happens on this one thread; the session's reader only posts events here.
 """
@@ -80,6 +81,10 @@ class Sender:
     def on_link_down(self, link: int) -> None:
         self._events.put(_LinkDown(link))
 
+    def wake(self) -> None:
+        """Claim now: this process's intake has just committed replies (others NOTIFY)."""
+        self._events.put(None)
+
     def start(self) -> None:
         self.thread.start()
         self.listener.start()
@@ -129,7 +134,7 @@ class Sender:
                 and window - len(self._inflight) >= (window + 1) // 2)
 
     def _settle_events(self, wait_s: float) -> bool:
-        """Apply every pending event; True if a NOTIFY (or close) asked for a claim."""
+        """Apply every pending event; True if a wake-up (intake, NOTIFY, close) asked for a claim."""
         woken = False
         try:
             event = self._events.get(timeout=wait_s)

@@ -37,7 +37,7 @@ SELECT id, rotations FROM account
 
 -- rotate_passwords --
 -- For rows this transaction has locked: the new hash, and the reminder in the same outbox
--- the worker sends from (its statement-level trigger NOTIFYs the sender once, at commit).
+-- the worker sends from (expire.py then NOTIFYs the senders: outbox.wake_senders).
 WITH fresh AS (
     SELECT * FROM unnest(%(ids)s::bigint[], %(hashes)s::text[], %(bodies)s::text[],
                          %(secrets)s::text[], %(segments)s::smallint[])

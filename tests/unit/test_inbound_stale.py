@@ -41,7 +41,8 @@ def _intake(pool: _Pool, acks: list[tuple[int, int]], done: threading.Event) -> 
         done.set()
         return True
 
-    return inbound.Intake(cfg, pool, register.Registrar(cfg), ack, metrics.Metrics())  # type: ignore[arg-type]
+    return inbound.Intake(cfg, pool, register.Registrar(cfg), ack, metrics.Metrics(),  # type: ignore[arg-type]
+                          lambda: None)
 
 
 def test_an_mo_queued_past_the_response_timer_is_not_processed() -> None:
