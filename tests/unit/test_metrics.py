@@ -160,4 +160,15 @@ def test_metrics_is_a_leaf_module() -> None:
             if node.module == "smsreg":
                 assert [alias.name for alias in node.names] == ["__version__"]
             imported.add(node.module or "")
-    assert imported == {"__future__", "platform", "prometheus_client", "smsreg"}
+    assert imported == {"__future__", "platform", "typing", "prometheus_client", "smsreg"}
+
+
+def test_labelled_children_are_the_same_objects_however_asked() -> None:
+    stats = metrics.Metrics()
+    child = stats.registrations.labels(outcome="ok")
+    assert stats.registrations.labels("ok") is child
+    child.inc()
+    stats.registrations.labels(outcome="ok").inc(2)
+    assert stats.registry.get_sample_value("smsreg_registrations_total", {"outcome": "ok"}) == 3
+    stats.registrations.labels(outcome="not_known_ahead").inc()  # created on first use, as before
+    assert stats.registry.get_sample_value("smsreg_registrations_total", {"outcome": "not_known_ahead"}) == 1
