@@ -19,11 +19,21 @@ WRAPPERS = {"[": "]", "(": ")", '"': '"', "'": "'", "“": "”"}
 TRAILING_JUNK = " .,;"
 
 
+# The same steps for ASCII text (most MOs): no format characters (Cf), NFKC changes nothing,
+# the one apostrophe look-alike is the backtick, and the white space is \t\n\v\f\r.
+_ASCII_STEPS_2_TO_5 = str.maketrans({"`": "'", **dict.fromkeys("\t\n\x0b\x0c\r", " ")})
+
+
 def _steps_1_to_5(text: str) -> str:
+    spaced = text.translate(_ASCII_STEPS_2_TO_5) if text.isascii() else _steps_1_to_4_any(text)
+    return " ".join(part for part in spaced.split(" ") if part)
+
+
+def _steps_1_to_4_any(text: str) -> str:
+    """Steps 1-4 and step 5's mapping of white space to spaces, for any text."""
     kept = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     mapped = unicodedata.normalize("NFKC", kept.translate(_STEP2_3))
-    spaced = "".join(" " if ch in WHITE_SPACE else ch for ch in mapped)
-    return " ".join(part for part in spaced.split(" ") if part)
+    return "".join(" " if ch in WHITE_SPACE else ch for ch in mapped)
 
 
 def _steps_6_and_7(text: str) -> str:
@@ -64,5 +74,9 @@ def clean(text: str) -> str:
 
 def fold(s: str) -> str:
     """Strip Vietnamese diacritics: đ→d, Đ→D, then NFD and drop combining marks (Mn)."""
+    return s if s.isascii() else _fold_any(s)  # ASCII: nothing to strip
+
+
+def _fold_any(s: str) -> str:
     decomposed = unicodedata.normalize("NFD", s.replace("đ", "d").replace("Đ", "D"))
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")

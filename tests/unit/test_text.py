@@ -204,3 +204,24 @@ def test_clean_output_shape(raw: str) -> None:
 )
 def test_fold(raw: str, folded: str) -> None:
     assert text.fold(raw) == folded
+
+
+# The ASCII fast paths (most MOs are plain ASCII) must be exactly the general steps.
+ASCII_TEXT = st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=80)
+
+
+@given(ASCII_TEXT)
+def test_ascii_cleaning_is_the_general_cleaning(raw: str) -> None:
+    general = " ".join(part for part in text._steps_1_to_4_any(raw).split(" ") if part)
+    assert text._steps_1_to_5(raw) == general
+
+
+@given(ASCII_TEXT)
+def test_ascii_folding_is_the_general_folding(raw: str) -> None:
+    assert text.fold(raw) == text._fold_any(raw) == raw
+
+
+@pytest.mark.parametrize("char", "\t\n\x0b\x0c\r`\x1c\x1f\x00")
+def test_ascii_characters_the_fast_path_maps_or_keeps(char: str) -> None:
+    general = " ".join(part for part in text._steps_1_to_4_any(f"a{char}b").split(" ") if part)
+    assert text._steps_1_to_5(f"a{char}b") == general
