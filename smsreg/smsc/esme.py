@@ -55,8 +55,20 @@ class batched_writes:  # lower case: used like a function, `with batched_writes(
         if not self._outer:
             return
         queued, _batch.queued = _batch.queued, None
-        for link, chunks in (queued or {}).items():
-            link._write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        _write_all(queued)
+
+
+def flush_batch() -> None:
+    """Write what this thread has queued so far and stay in its batched_writes block."""
+    queued = _batch.queued
+    if queued:
+        _batch.queued = {}
+        _write_all(queued)
+
+
+def _write_all(queued: dict[EsmeLink, list[bytes]] | None) -> None:
+    for link, chunks in (queued or {}).items():
+        link._write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
 
 class FrameHandler(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -73,3 +73,25 @@ def test_percentile_is_nearest_rank() -> None:
     assert FloodResult.percentile(values, 50) == 0.2
     assert FloodResult.percentile(values, 100) == 0.4
     assert FloodResult.percentile([], 50) is None
+
+
+def test_a_paced_load_is_not_held_back_for_batching(smsc: Simulator, connect: Callable[..., Esme]) -> None:
+    # MOs taken together go out in one write; one must not wait for the iterator's next sleep.
+    _echo_esme(connect)
+
+    def paced() -> Iterator[MoSpec]:
+        for n in range(8):
+            if n:
+                time.sleep(0.15)
+            yield MoSpec(text=f"TK,{n}", source=f"849{n:08d}")
+
+    result = smsc.flood(paced(), window=16, reply_timeout_s=10)
+    assert result.acked == 8
+    assert max(result.ack_latencies_s) < 0.1, result.ack_latencies_s
+
+
+def test_a_fast_iterator_still_fills_the_window_in_one_go(smsc: Simulator, connect: Callable[..., Esme]) -> None:
+    esme = _echo_esme(connect)
+    specs = [MoSpec(text=f"TK,{n}", source=f"849{n:08d}") for n in range(64)]
+    result = smsc.flood(iter(specs), window=32, reply_timeout_s=10)
+    assert (result.acked, result.missing_replies) == (64, 0) and len(esme.received) == 64
