@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -219,7 +220,7 @@ class Registrar:
         statement; the Results in order."""
         results: list[Result | None] = [None] * len(preps)
         stored: list[int] = []
-        columns: dict[str, list[object]] = {}
+        rows: list[dict[str, object]] = []
         for i, decision in enumerate(decided):
             if isinstance(decision, int):
                 continue
@@ -229,11 +230,11 @@ class Registrar:
                 continue
             results[i], params = self._rows(preps[i], keys[i], outcome, ref)
             stored.append(i)
-            for name, value in params.items():
-                columns.setdefault(f"{name}_list", []).append(value)
+            rows.append(_json_row(params))
         if stored:
-            rows = conn.execute(sql.Q["insert_inbound_and_replies"], columns).fetchall()
-            for i, (inbound_id, outbound_id) in zip(stored, rows, strict=True):
+            document = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+            ids = conn.execute(sql.Q["insert_inbound_and_replies"], {"rows": document}).fetchall()
+            for i, (inbound_id, outbound_id) in zip(stored, ids, strict=True):
                 results[i] = dataclasses.replace(results[i], inbound_id=_int(inbound_id),  # type: ignore[type-var]
                                                  outbound_id=_int(outbound_id))
         for i, decision in enumerate(decided):
@@ -270,6 +271,15 @@ def redelivery_key(mo: Mo) -> bytes:
         digest.update(len(part).to_bytes(4, "big"))
         digest.update(part)
     return digest.digest()
+
+
+def _json_row(params: dict[str, object]) -> dict[str, object]:
+    """insert_inbound_and_reply's parameters as a JSON object of insert_inbound_and_replies."""
+    row = dict(params)
+    row["received_at"] = params["received_at"].isoformat()  # type: ignore[attr-defined]
+    row["payload"] = params["payload"].hex()  # type: ignore[attr-defined]
+    row["key"] = params["key"].hex()  # type: ignore[attr-defined]
+    return row
 
 
 def _reason(prep: Prepared) -> str | None:

@@ -60,24 +60,23 @@ SELECT k.key, hit.received_at, hit.id
         LIMIT 1) AS hit
 
 -- insert_inbound_and_replies --
--- insert_inbound_and_reply for the MOs of one group commit in one statement: each parameter of
--- insert_inbound_and_reply as NAME_list, one element per MO. Each row's inbound id is drawn
--- first, so the result maps back to the input order (n).
+-- insert_inbound_and_reply for the MOs of one group commit in one statement. The rows come as
+-- one JSON array of objects, one per MO, keyed like insert_inbound_and_reply's parameters
+-- (bytea as hex): building one JSON text costs the client a fraction of dumping fifteen arrays.
+-- Each row's inbound id is drawn first, so the result maps back to the input order (n).
 WITH input AS (
     SELECT t.*, nextval(pg_get_serial_sequence('inbound_sms', 'id')) AS id
-      FROM unnest(%(received_at_list)s::timestamptz[], %(source_addr_list)s::text[],
-                  %(source_ton_list)s::smallint[], %(phone_list)s::text[], %(dest_addr_list)s::text[],
-                  %(data_coding_list)s::smallint[], %(payload_list)s::bytea[], %(text_list)s::text[],
-                  %(key_list)s::bytea[], %(outcome_list)s::text[], %(reason_list)s::text[],
-                  %(account_id_list)s::bigint[], %(body_list)s::text[], %(secret_list)s::text[],
-                  %(segments_list)s::smallint[])
+      FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS (
+               received_at timestamptz, source_addr text, source_ton smallint, phone text, dest_addr text,
+               data_coding smallint, payload text, text text, key text, outcome text, reason text,
+               account_id bigint, body text, secret text, segments smallint))
            WITH ORDINALITY AS t(received_at, source_addr, source_ton, phone, dest_addr, data_coding, payload,
                                 text, key, outcome, reason, account_id, body, secret, segments, n)
 ), mo AS (
     INSERT INTO inbound_sms (id, received_at, source_addr, source_ton, phone, dest_addr, data_coding,
                              payload, text, redelivery_key, outcome, reason, account_id)
     SELECT id, received_at, source_addr, source_ton, phone, dest_addr, data_coding,
-           payload, text, key, outcome, reason, account_id
+           decode(payload, 'hex'), text, decode(key, 'hex'), outcome, reason, account_id
       FROM input ORDER BY n
 ), mt AS (
     INSERT INTO outbound_sms (kind, inbound_id, account_id, destination, body, secret, segments)
