@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import psycopg_pool
 
-from smsreg import codec, concat, config, db, errors, metrics, msisdn, outbox, passwords, pdus, receipts, register
+from smsreg import codec, concat, config, db, errors, metrics, msisdn, outbox, pdus, receipts, register, stock
 from smsreg.replies import Outcome
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 Ack = Callable[[int, pdus.Incoming, int], bool]
 MAX_GROUP = 64            # MOs committed in one transaction when that many are waiting
 PASSWORD_STOCK = 64       # (password, hash) pairs made ahead; plaintext in memory only
-STOCK_WAIT_S = 1.0        # an empty stock: wait this long for the hashing threads, then hash here
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,52 +44,6 @@ _STOP = object()
 _T = TypeVar("_T")
 
 
-class PasswordStock:
-    """One-time passwords hashed ahead of need by `threads` background threads, so a
-    registration takes a ready (password, hash) pair instead of hashing in its transaction's
-    path. The pairs exist only in this process's memory until used (never stored); a crash
-    loses them, and no one has ever seen them."""
-
-    def __init__(self, cfg: config.PasswordsConfig, stats: metrics.Metrics, size: int, threads: int) -> None:
-        self._hasher = passwords.Hasher(cfg)
-        self._stats = stats
-        self._ready: queue.Queue[tuple[str, str]] = queue.Queue(maxsize=size)
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._fill, name=f"smsreg-hash-{i}", daemon=True)
-                         for i in range(threads)]
-
-    def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
-
-    def close(self) -> None:
-        self._stop.set()
-
-    def take(self) -> tuple[str, str]:
-        """A fresh (password, argon2id hash); made here if the stock stays empty for STOCK_WAIT_S."""
-        try:
-            return self._ready.get(timeout=STOCK_WAIT_S if self._threads else 0)
-        except queue.Empty:
-            return self._make()
-
-    def _make(self) -> tuple[str, str]:
-        password = passwords.generate()
-        started = time.perf_counter()
-        digest = self._hasher.hash(password)
-        self._stats.hash_duration.observe(time.perf_counter() - started)
-        return password, digest
-
-    def _fill(self) -> None:
-        while not self._stop.is_set():
-            pair = self._make()
-            while not self._stop.is_set():
-                try:
-                    self._ready.put(pair, timeout=0.5)
-                    break
-                except queue.Full:
-                    continue
-
-
 class Intake:
     def __init__(self, cfg: config.Config, pool: psycopg_pool.ConnectionPool, registrar: register.Registrar,
                  ack: Ack, stats: metrics.Metrics, wake_sender: Callable[[], None]) -> None:
@@ -101,7 +54,7 @@ class Intake:
         self._reassembler = concat.Reassembler(registrar)
         self._ack = ack
         self._stats = stats
-        self._stock = PasswordStock(cfg.passwords, stats, PASSWORD_STOCK, os.cpu_count() or 1)
+        self._stock = stock.PasswordStock(cfg.passwords, stats, PASSWORD_STOCK, os.cpu_count() or 1)
         self._queue: queue.Queue[_Job | object] = queue.Queue(maxsize=cfg.smpp.queue_size)
         self._abort = threading.Event()  # cuts DB retries short at a hard stop
         self._threads = [threading.Thread(target=self._work, name=f"smsreg-worker-{i}", daemon=True)
@@ -198,8 +151,6 @@ class Intake:
             return results, held
         try:
             results, held = self._transaction(work)
-            if held:  # after the commit that holds them (see outbox.apply_early_receipts)
-                self._transaction(lambda conn: outbox.apply_early_receipts(conn, held))
         except errors.DatabaseUnavailable as exc:
             for job, _ in items:
                 self._deferred(job, "unavailable", exc, answered)
@@ -216,6 +167,18 @@ class Intake:
             self._log(job.mo, result)
         for job, _ in items:
             self._answer(job, pdus.ESME_ROK, answered)
+        if held:
+            self._apply_held(held)
+
+    def _apply_held(self, held: list[str]) -> None:
+        """Receipts held for replies not yet marked sent, looked at again after the commit that
+        holds them (see outbox.apply_early_receipts). On failure the worker's periodic purge
+        applies them; the MOs are committed and acknowledged either way."""
+        try:
+            self._transaction(lambda conn: outbox.apply_early_receipts(conn, held))
+        except errors.SmsregError as exc:
+            logger.warning("held receipts not applied yet (%s); the next purge applies them", exc,
+                           extra={"action": "receipts_held"})
 
     def _one(self, job: _Job, plan: _Plan, answered: set[int]) -> None:
         """One MO in its own transaction (a part of a concatenated MO, or a group that failed)."""
