@@ -56,6 +56,7 @@ class Simulator:
         self._lock = threading.Condition()
         self._links: dict[int, EsmeLink] = {}
         self._receivers: list[EsmeLink] = []  # copy-on-write: read without the lock
+        self._bound: set[EsmeLink] = set()    # links whose bind _link_bound has taken in
         self._rr = itertools.count()
         self._link_ids = itertools.count(1)
         self._mo_ids = itertools.count(1)
@@ -160,6 +161,7 @@ class Simulator:
 
     def _link_bound(self, link: EsmeLink) -> None:
         with self._lock:
+            self._bound.add(link)
             if link.can_receive:
                 self._receivers = [*self._receivers, link]
             self._lock.notify_all()
@@ -168,13 +170,17 @@ class Simulator:
     def _link_closed(self, link: EsmeLink) -> None:
         with self._lock:
             self._links.pop(link.link_id, None)
+            self._bound.discard(link)
             self._receivers = [r for r in self._receivers if r is not link]
             self._lock.notify_all()
 
     @property
     def bound_count(self) -> int:
-        """Links currently bound (any mode) and open."""
-        return sum(1 for link in self._all_links() if link.mode is not None and not link.closed)
+        """Links currently bound (any mode) and open. Counted once _link_bound has taken the
+        link in, not when its mode is set: a caller that waited for n links then finds all n
+        among the receivers."""
+        with self._lock:
+            return sum(1 for link in self._bound if link.mode is not None and not link.closed)
 
     def wait_bound(self, n: int = 1, timeout: float = 5.0) -> bool:
         """Wait until at least n links are bound; False on timeout."""
