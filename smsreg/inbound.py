@@ -144,13 +144,13 @@ class Intake:
         preps = [plan for _, plan in items if isinstance(plan, register.Prepared)]
         found = [plan for _, plan in items if isinstance(plan, receipts.Receipt)]
 
-        def work(conn: concat.Conn) -> tuple[list[register.Result], list[str]]:
+        def work(conn: concat.Conn) -> list[register.Result]:
             with conn.pipeline(), conn.transaction():
                 results = self._registrar.record_many(conn, preps)
-                _, held = outbox.record_receipts(conn, found)
-            return results, held
+                outbox.record_receipts(conn, found)
+            return results
         try:
-            results, held = self._transaction(work)
+            results = self._transaction(work)
         except errors.DatabaseUnavailable as exc:
             for job, _ in items:
                 self._deferred(job, "unavailable", exc, answered)
@@ -167,18 +167,6 @@ class Intake:
             self._log(job.mo, result)
         for job, _ in items:
             self._answer(job, pdus.ESME_ROK, answered)
-        if held:
-            self._apply_held(held)
-
-    def _apply_held(self, held: list[str]) -> None:
-        """Receipts held for replies not yet marked sent, looked at again after the commit that
-        holds them (see outbox.apply_early_receipts). On failure the worker's periodic purge
-        applies them; the MOs are committed and acknowledged either way."""
-        try:
-            self._transaction(lambda conn: outbox.apply_early_receipts(conn, held))
-        except errors.SmsregError as exc:
-            logger.warning("held receipts not applied yet (%s); the next purge applies them", exc,
-                           extra={"action": "receipts_held"})
 
     def _one(self, job: _Job, plan: _Plan, answered: set[int]) -> None:
         """One MO in its own transaction (a part of a concatenated MO, or a group that failed)."""

@@ -49,47 +49,36 @@ def wake_senders(conn: Conn) -> None:
 
 
 def purge_early_receipts(conn: Conn) -> int:
-    """Apply what can still be applied (an apply_early_receipts that failed after its commit),
-    then forget held receipts older than a day; the number forgotten."""
-    with conn.transaction():
-        held = [str(row[0]) for row in conn.execute(sql.Q["held_receipt_ids"]).fetchall()]
-    apply_early_receipts(conn, held)
+    """Forget receipts held for more than a day (no reply of ours has their id); how many."""
     with conn.transaction():
         return conn.execute(sql.Q["purge_early_receipts"]).rowcount
 
 
 def mark_submitted(conn: Conn, row_id: int, message_ids: list[str]) -> None:
-    """mark_submitted_many for one row, committed, with its early receipts applied."""
+    """mark_submitted_many for one row, committed."""
     with conn.transaction():
         mark_submitted_many(conn, [(row_id, message_ids)])
-    apply_early_receipts(conn, message_ids)
 
 
-def mark_submitted_many(conn: Conn, rows: Sequence[tuple[int, Sequence[str]]]) -> list[str]:
-    """Mark every (row id, message ids) sent in one statement, in the caller's transaction; the
-    message ids, for apply_early_receipts once that transaction has committed."""
+def mark_submitted_many(conn: Conn, rows: Sequence[tuple[int, Sequence[str]]]) -> None:
+    """Mark every (row id, message ids) sent, in the caller's transaction; a receipt already held
+    for one of the ids gives its row the final state at once."""
     ids, parts, message_ids = [], [], []
     for row_id, segment_ids in rows:
         for part, message_id in enumerate(segment_ids):
             ids.append(row_id)
             parts.append(part)
             message_ids.append(message_id)
+    _lock_message_ids(conn, message_ids)
     conn.execute(sql.Q["mark_submitted_many"], {"ids": ids, "parts": parts, "message_ids": message_ids})
-    return message_ids
 
 
-def apply_early_receipts(conn: Conn, message_ids: Sequence[str]) -> None:
-    """Apply the receipts held under these ids to the replies marked with them (own transaction).
-
-    A receipt can arrive while its reply is being marked sent: the receipt's transaction does
-    not yet see the message id, and the sender's does not yet see the receipt. Each side
-    therefore commits its own write first (the mark, the held receipt) and then runs this, in
-    a new transaction whose snapshot includes its own commit: whichever side commits second
-    sees the other's row, so the receipt is applied at least once (applying twice is harmless).
-    """
-    if message_ids:
-        with conn.transaction():
-            conn.execute(sql.Q["apply_early_receipts"], {"message_ids": list(message_ids)})
+def _lock_message_ids(conn: Conn, message_ids: list[str]) -> None:
+    """The rendezvous of a mark and a receipt about the same id: a receipt can arrive while its
+    reply is being marked sent, each transaction blind to the other's uncommitted row. Both lock
+    the ids first (lock_message_ids), so the later one waits for the earlier one's commit and
+    then sees its row: the receipt finds the reply marked, or the mark finds the receipt held."""
+    conn.execute(sql.Q["lock_message_ids"], {"message_ids": message_ids})
 
 
 def release(conn: Conn, row_ids: list[int], delay_s: float, error: str) -> None:
@@ -113,15 +102,13 @@ def record_receipt(conn: Conn, receipt: receipts.Receipt) -> int:
     """Apply one receipt (committed); the number of replies it matched now (0 for a stranger's,
     or for a reply not yet marked sent: the receipt is then applied when it is)."""
     with conn.transaction():
-        matched, held = record_receipts(conn, [receipt])
-    apply_early_receipts(conn, held)
-    return matched
+        return record_receipts(conn, [receipt])
 
 
-def record_receipts(conn: Conn, found: Sequence[receipts.Receipt]) -> tuple[int, list[str]]:
+def record_receipts(conn: Conn, found: Sequence[receipts.Receipt]) -> int:
     """Apply every receipt in one statement, in the caller's transaction; a reply two receipts are
-    about ends in the state of the later one. Returns the number of replies updated and the ids
-    held for a reply not yet marked sent: pass them to apply_early_receipts after the commit."""
+    about ends in the state of the later one. A receipt about a reply not yet marked sent is held
+    until it is. Returns the number of replies updated."""
     n, states, message_ids = [], [], []
     for i, receipt in enumerate(found):
         if receipt.message_id:
@@ -130,7 +117,8 @@ def record_receipts(conn: Conn, found: Sequence[receipts.Receipt]) -> tuple[int,
                 states.append(receipt.row_state)
                 message_ids.append(form)
     if not n:
-        return 0, []
+        return 0
+    _lock_message_ids(conn, message_ids)
     row = conn.execute(sql.Q["record_receipts"], {"n": n, "states": states, "message_ids": message_ids}).fetchone()
-    assert row is not None
-    return int(row[0]), list(row[1])  # type: ignore[call-overload]
+    assert row is not None and isinstance(row[0], int)
+    return row[0]

@@ -247,20 +247,16 @@ class Sender:
         if not done:
             return
         accepted = [s for s in done if not s.failure and not s.retry]
-        marked: list[str] = []
-        with db.wrap_errors(), self._pool.connection() as conn:
-            with conn.transaction():
-                if accepted:
-                    marked = outbox.mark_submitted_many(
-                        conn, [(s.claimed.id, [s.message_ids[i] for i in range(s.parts)]) for s in accepted])
-                for state in done:
-                    if state.failure:
-                        outbox.fail(conn, state.claimed.id, state.failure)
-                    elif state.retry:
-                        self._retry(conn, state)
-            self._done = []
-            # After the commit: receipts held by a worker while these were being marked.
-            outbox.apply_early_receipts(conn, marked)
+        with db.wrap_errors(), self._pool.connection() as conn, conn.transaction():
+            if accepted:
+                outbox.mark_submitted_many(conn, [(s.claimed.id, [s.message_ids[i] for i in range(s.parts)])
+                                                  for s in accepted])
+            for state in done:
+                if state.failure:
+                    outbox.fail(conn, state.claimed.id, state.failure)
+                elif state.retry:
+                    self._retry(conn, state)
+        self._done = []
         now = time.time()
         for state in done:
             if state.failure:

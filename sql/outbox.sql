@@ -61,19 +61,30 @@ UPDATE outbound_sms
        secret = NULL
  WHERE id = %(id)s
 
+-- lock_message_ids --
+-- The rendezvous of a reply being marked sent and a receipt about it (migration 0007): both
+-- transactions first lock every message id they touch, as transaction-level advisory locks in
+-- one order (sorted keys, so never a deadlock). The second waits for the first to commit, and
+-- its next statement, in a new snapshot, sees what the first wrote. No table writes.
+SELECT pg_advisory_xact_lock(key)
+  FROM (SELECT DISTINCT hashtextextended(m, 7) AS key FROM unnest(%(message_ids)s::text[]) AS m ORDER BY key) AS keys
+
 -- mark_submitted_many --
 -- The SMSC has them: keep each row's message ids and erase the plaintext password (architecture.md
 -- rule 4). One (row id, part number, message id) per segment. A receipt that came before the row
--- was marked (held in early_receipt) sets its final state at once; apply_early_receipts, run
--- after the commit, removes it. `id = ANY(…)` keeps the update on the primary key whatever the plan.
+-- was marked (held in early_receipt) sets its final state at once and is deleted with all its id
+-- forms. After lock_message_ids. `id = ANY(…)` keeps the update on the primary key whatever the plan.
 WITH sent AS (
     SELECT id, array_agg(message_id ORDER BY part) AS message_ids
       FROM unnest(%(ids)s::bigint[], %(parts)s::int[], %(message_ids)s::text[]) AS t(id, part, message_id)
      GROUP BY id
-), early AS (
-    SELECT sent.id, max(e.state) AS state
+), held AS (
+    SELECT sent.id, e.state, e.forms
       FROM sent JOIN early_receipt e ON e.message_id = ANY(sent.message_ids)
-     GROUP BY sent.id
+), early AS (
+    SELECT id, max(state) AS state FROM held GROUP BY id  -- 'undeliverable' sorts after 'delivered'
+), consumed AS (
+    DELETE FROM early_receipt WHERE message_id = ANY(ARRAY(SELECT unnest(forms) FROM held))
 )
 UPDATE outbound_sms o
    SET state = coalesce(early.state, 'sent'), sent_at = now(), smsc_message_ids = sent.message_ids,
@@ -87,10 +98,10 @@ UPDATE outbound_sms o
 -- The receipts of one group commit: (n, state, message id form) per form of each receipt's id.
 -- A reply takes the state of the last receipt about it (the highest n), as if they were recorded
 -- one after the other. A receipt that matches no reply marked sent is held in early_receipt
--- with all its forms (its reply may be marked sent a moment later: apply_early_receipts).
+-- with all its forms: its reply's mark takes it (mark_submitted_many). After lock_message_ids.
 -- Each id is looked up on its own (OFFSET 0 keeps the subquery per id, so on the message-id
 -- index; as one join the planner may scan the table once per id); `id = ANY(…)` keeps the
--- update itself on the primary key. Returns (replies updated, ids held).
+-- update itself on the primary key. Returns the number of replies updated.
 WITH r AS (
     SELECT * FROM unnest(%(n)s::int[], %(states)s::text[], %(message_ids)s::text[]) AS t(n, state, message_id)
 ), hits AS (
@@ -120,46 +131,12 @@ WITH r AS (
      ORDER BY form, n DESC
     ON CONFLICT (message_id) DO UPDATE
        SET state = EXCLUDED.state, forms = EXCLUDED.forms, received_at = now()
-    RETURNING message_id
 )
-SELECT (SELECT count(*) FROM applied), ARRAY(SELECT message_id FROM held)
-
--- apply_early_receipts --
--- Receipts held in early_receipt under any of these ids, applied to the replies now marked with
--- them; each applied receipt is deleted with all its forms. Run in a new transaction after the
--- commit that marked replies sent (the sender) or held receipts (record_receipts): of two such
--- commits racing, the second one's check sees the first one's row (see migration 0007).
--- 'undeliverable' sorts after 'delivered': one failed segment makes the reply undeliverable.
-WITH early AS (
-    SELECT e.message_id, e.state, e.forms
-      FROM early_receipt e
-     WHERE e.message_id = ANY(%(message_ids)s::text[])
-), hits AS (
-    SELECT hit.id, early.state, early.forms
-      FROM early CROSS JOIN LATERAL (
-               SELECT o.id FROM outbound_sms o
-                WHERE cardinality(o.smsc_message_ids) > 0 AND o.smsc_message_ids && ARRAY[early.message_id]
-                  AND o.state IN ('sent', 'sending', 'delivered', 'undeliverable')
-               OFFSET 0) AS hit
-), target AS (
-    SELECT id, max(state) AS state FROM hits GROUP BY id
-), applied AS (
-    UPDATE outbound_sms o
-       SET state = target.state, final_at = now()
-      FROM target
-     WHERE o.id = target.id AND o.id = ANY(ARRAY(SELECT id FROM target))
-       AND o.state IS DISTINCT FROM target.state  -- already applied by mark_submitted_many
-)
-DELETE FROM early_receipt
- WHERE message_id = ANY(ARRAY(SELECT unnest(forms) FROM hits))
+SELECT count(*) FROM applied
 
 -- wake_senders --
 -- Delivered at commit to every sender LISTENing (sender.py); for writers outside the worker.
 SELECT pg_notify('smsreg_outbound', '')
-
--- held_receipt_ids --
--- Every id a receipt is held under (a few: strangers' receipts, and any whose apply failed).
-SELECT message_id FROM early_receipt
 
 -- purge_early_receipts --
 -- Receipts kept for a day: long enough for any reply still in flight, then strangers' go.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -137,34 +138,42 @@ def test_a_receipt_before_its_reply_is_marked_sent_is_applied_then(
     assert states(link) == {row.id: "undeliverable"}
 
 
-def test_a_receipt_held_while_the_sender_commits_is_applied_by_the_receipt_side(
+def test_a_mark_waits_for_a_receipt_being_recorded_and_then_takes_it(
         cfg: config.Config, conn: psycopg.Connection[Any], link: psycopg.Connection[Any]) -> None:
-    """The receipt's transaction looked before the mark was committed and commits after the
-    sender's own check ran: the receipt side's check, after its commit, finds the mark."""
+    """The receipt's transaction holds the reply's id (not yet marked: the receipt is held);
+    the sender's mark waits for its commit, then finds the held receipt."""
     register_one(cfg, conn, 9, text="nonsense")
     [row] = outbox.claim(conn, 10, "s", lease_s=30)
     with db.connect(cfg.database, "receipt") as receipt_conn:
         with receipt_conn.transaction():
-            matched, held = outbox.record_receipts(receipt_conn, [receipts.Receipt("c0ffee", "delivered")])
-            assert matched == 0 and "c0ffee" in held
-            outbox.mark_submitted(conn, row.id, ["c0ffee"])  # commits, and its check sees nothing yet
-            assert states(link) == {row.id: "sent"}
-        outbox.apply_early_receipts(receipt_conn, held)
+            assert outbox.record_receipts(receipt_conn, [receipts.Receipt("c0ffee", "delivered")]) == 0
+            sender = threading.Thread(target=outbox.mark_submitted, args=(conn, row.id, ["c0ffee"]))
+            sender.start()
+            sender.join(0.5)
+            assert sender.is_alive(), "the mark did not wait for the receipt's transaction"
+        sender.join(10)
+    assert not sender.is_alive()
     assert states(link) == {row.id: "delivered"}
     assert link.execute("SELECT count(*) FROM early_receipt").fetchone() == (0,)
 
 
-def test_a_receipt_held_before_the_sender_commits_is_applied_by_the_sender(
+def test_a_receipt_waits_for_a_mark_being_committed_and_then_applies_to_it(
         cfg: config.Config, conn: psycopg.Connection[Any], link: psycopg.Connection[Any]) -> None:
-    """The mark is committed after the receipt side's check ran: the sender's check finds it."""
+    """The sender's transaction holds the ids it is marking; a receipt about one of them waits
+    for that commit, then finds the reply marked and applies to it directly."""
     register_one(cfg, conn, 10, text="nonsense")
     [row] = outbox.claim(conn, 10, "s", lease_s=30)
+    matched: list[int] = []
     with db.connect(cfg.database, "sender") as sender_conn:
         with sender_conn.transaction():
-            marked = outbox.mark_submitted_many(sender_conn, [(row.id, ["beef01", "beef02"])])
-            assert outbox.record_receipt(conn, receipts.Receipt("BEEF02", "undeliverable")) == 0
-        assert states(link) == {row.id: "sent"}
-        outbox.apply_early_receipts(sender_conn, marked)
+            outbox.mark_submitted_many(sender_conn, [(row.id, ["beef01", "beef02"])])
+            receipt = threading.Thread(target=lambda: matched.append(
+                outbox.record_receipt(conn, receipts.Receipt("BEEF02", "undeliverable"))))
+            receipt.start()
+            receipt.join(0.5)
+            assert receipt.is_alive(), "the receipt did not wait for the mark's transaction"
+        receipt.join(10)
+    assert matched == [1]
     assert states(link) == {row.id: "undeliverable"}
     assert link.execute("SELECT count(*) FROM early_receipt").fetchone() == (0,)
 
@@ -181,20 +190,6 @@ def test_an_applied_receipt_takes_all_its_id_forms_with_it(
     outbox.mark_submitted(conn, first.id, ["26"])
     outbox.mark_submitted(conn, second.id, ["38"])
     assert states(link) == {first.id: "undeliverable", second.id: "sent"}
-    assert link.execute("SELECT count(*) FROM early_receipt").fetchone() == (0,)
-
-
-def test_a_failed_check_is_made_good_by_the_periodic_purge(
-        cfg: config.Config, conn: psycopg.Connection[Any], link: psycopg.Connection[Any]) -> None:
-    """Both sides committed but the check after the commit never ran (the database went away)."""
-    register_one(cfg, conn, 13, text="nonsense")
-    [row] = outbox.claim(conn, 10, "s", lease_s=30)
-    with conn.transaction():
-        outbox.record_receipts(conn, [receipts.Receipt("f00d", "delivered")])
-    with conn.transaction():
-        link.execute("UPDATE outbound_sms SET state = 'sent', smsc_message_ids = '{f00d}'")
-    assert outbox.purge_early_receipts(conn) == 0
-    assert states(link) == {row.id: "delivered"}
     assert link.execute("SELECT count(*) FROM early_receipt").fetchone() == (0,)
 
 
