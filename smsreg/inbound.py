@@ -145,7 +145,7 @@ class Intake:
         found = [plan for _, plan in items if isinstance(plan, receipts.Receipt)]
 
         def work(conn: concat.Conn) -> list[register.Result]:
-            with conn.pipeline(), conn.transaction():
+            with conn.transaction():
                 results = self._registrar.record_many(conn, preps)
                 outbox.record_receipts(conn, found)
             return results

@@ -24,22 +24,27 @@ class Claimed:
 
 
 def claim(conn: Conn, limit: int, worker: str, lease_s: float) -> list[Claimed]:
-    """Up to limit due rows, marked sending under a lease; password SMS whose password has
-    moved on since they were queued are failed here instead (supersede_stale_secrets)."""
+    """Up to limit due rows, marked sending under a lease (committed); see claim_within."""
     with conn.transaction():
-        # The claim walks outbound_claim_idx in order, so that the entries of rows sent since the
-        # last vacuum are marked dead as it passes them and skipped from then on. A bitmap scan
-        # (the planner's pick with stale statistics) revisits every one of them on every claim.
-        conn.execute("SET LOCAL enable_bitmapscan = off")
-        rows = conn.execute(sql.Q["claim_outbound"],
-                            {"limit": limit, "worker": worker, "lease_s": lease_s}).fetchall()
-        with_secret = [r[0] for r in rows if r[6]]
-        if with_secret:
-            superseded = {r[0] for r in conn.execute(sql.Q["supersede_stale_secrets"], {"ids": with_secret})}
-            rows = [r for r in rows if r[0] not in superseded]
-        return [Claimed(int(r[0]), str(r[1]), str(r[2]), int(r[3]), r[4],  # type: ignore[call-overload, arg-type]
-                        tuple(r[5] or ()))  # type: ignore[arg-type]
-                for r in rows]
+        return claim_within(conn, limit, worker, lease_s)
+
+
+def claim_within(conn: Conn, limit: int, worker: str, lease_s: float) -> list[Claimed]:
+    """claim() in the caller's transaction. Password SMS whose password has moved on since they
+    were queued are failed here instead of claimed (supersede_stale_secrets)."""
+    # The claim walks outbound_claim_idx in order, so that the entries of rows sent since the
+    # last vacuum are marked dead as it passes them and skipped from then on. A bitmap scan
+    # (the planner's pick with stale statistics) revisits every one of them on every claim.
+    conn.execute("SET LOCAL enable_bitmapscan = off")
+    rows = conn.execute(sql.Q["claim_outbound"],
+                        {"limit": limit, "worker": worker, "lease_s": lease_s}).fetchall()
+    with_secret = [r[0] for r in rows if r[6]]
+    if with_secret:
+        superseded = {r[0] for r in conn.execute(sql.Q["supersede_stale_secrets"], {"ids": with_secret})}
+        rows = [r for r in rows if r[0] not in superseded]
+    return [Claimed(int(r[0]), str(r[1]), str(r[2]), int(r[3]), r[4],  # type: ignore[call-overload, arg-type]
+                    tuple(r[5] or ()))  # type: ignore[arg-type]
+            for r in rows]
 
 
 def wake_senders(conn: Conn) -> None:

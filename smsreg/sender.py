@@ -113,12 +113,11 @@ class Sender:
             try:
                 # Short waits while a backlog is being drained, longer ones when idle.
                 woken = self._settle_events(0.02 if more else 0.25)
-                self._settle()
                 now = time.monotonic()
                 if self._want_claim() and (woken or more or now >= next_poll):
-                    more = self._claim_and_send()
+                    more = self._claim_and_send()  # settles what is done in the same transaction
                     next_poll = now + POLL_S
-                    self._settle()
+                self._settle()
             except errors.SmsregError as exc:
                 kind = "unavailable" if isinstance(exc, errors.DatabaseUnavailable) else "error"
                 self._stats.db_errors.labels(kind=kind).inc()
@@ -150,12 +149,21 @@ class Sender:
             return woken
 
     def _claim_and_send(self) -> bool:
-        """Claim what the window and the rate allow; True when there may be more to claim."""
+        """Settle the rows done and claim what the window and the rate allow, in one transaction
+        (one commit, one round trip for most of it); True when there may be more to claim."""
         room = min(self._cfg.smpp.window - len(self._inflight), int(self._refill()))
         if room <= 0:
             return True
-        with db.wrap_errors(), self._pool.connection() as conn:
-            claimed = outbox.claim(conn, room, self._worker, lease_s=3 * self._cfg.smpp.response_timeout_s)
+        done, self._done = self._done, []
+        try:
+            with db.wrap_errors(), self._pool.connection() as conn, conn.transaction():
+                self._record_settled(conn, done)
+                claimed = outbox.claim_within(conn, room, self._worker,
+                                              lease_s=3 * self._cfg.smpp.response_timeout_s)
+        except BaseException:
+            self._done = done + self._done  # settled next turn, not sent again
+            raise
+        self._settled(done)
         for row in claimed:
             self._send_row(row)
         return len(claimed) == room
@@ -246,17 +254,25 @@ class Sender:
         done = self._done
         if not done:
             return
-        accepted = [s for s in done if not s.failure and not s.retry]
         with db.wrap_errors(), self._pool.connection() as conn, conn.transaction():
-            if accepted:
-                outbox.mark_submitted_many(conn, [(s.claimed.id, [s.message_ids[i] for i in range(s.parts)])
-                                                  for s in accepted])
-            for state in done:
-                if state.failure:
-                    outbox.fail(conn, state.claimed.id, state.failure)
-                elif state.retry:
-                    self._retry(conn, state)
+            self._record_settled(conn, done)
         self._done = []
+        self._settled(done)
+
+    def _record_settled(self, conn: psycopg.Connection[tuple[object, ...]], done: list[_Row]) -> None:
+        """The statements of _settle() in the caller's transaction."""
+        accepted = [s for s in done if not s.failure and not s.retry]
+        if accepted:
+            outbox.mark_submitted_many(conn, [(s.claimed.id, [s.message_ids[i] for i in range(s.parts)])
+                                              for s in accepted])
+        for state in done:
+            if state.failure:
+                outbox.fail(conn, state.claimed.id, state.failure)
+            elif state.retry:
+                self._retry(conn, state)
+
+    def _settled(self, done: list[_Row]) -> None:
+        """Count and log rows whose settlement has been committed."""
         now = time.time()
         for state in done:
             if state.failure:

@@ -255,19 +255,19 @@ def test_stop_during_a_slow_claim_keeps_sent_replies_sent(
     next worker to send a second time."""
     first = start_worker()
     claiming = threading.Event()
-    real_claim = outbox.claim
+    real_claim = outbox.claim_within
 
     def slow_claim(*args: Any, **kwargs: Any) -> list[outbox.Claimed]:
         claiming.set()
         time.sleep(SLOW_CLAIM_S)
         return real_claim(*args, **kwargs)
 
-    monkeypatch.setattr(outbox, "claim", slow_claim)
+    monkeypatch.setattr(outbox, "claim_within", slow_claim)
     [handle] = send(smsc, range(1, 2))
     assert handle.wait_acked(WAIT_S)
     assert claiming.wait(WAIT_S)
     assert first.shutdown() == 0
-    monkeypatch.setattr(outbox, "claim", real_claim)
+    monkeypatch.setattr(outbox, "claim_within", real_claim)
     accepted = [r.destination for r in smsc.replies]
     [(state,)] = rows(dsn, "SELECT state FROM outbound_sms")
     if accepted:  # the claim finished inside the grace period and the reply went out

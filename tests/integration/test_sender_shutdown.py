@@ -31,7 +31,7 @@ def test_close_waits_for_a_claim_under_way(cfg: config.Config, conn: psycopg.Con
     conn.commit()
 
     claimed, proceed, submitted = threading.Event(), threading.Event(), threading.Event()
-    original_claim = outbox.claim
+    original_claim = outbox.claim_within
 
     def slow_claim(*args: Any, **kwargs: Any) -> list[outbox.Claimed]:
         rows = original_claim(*args, **kwargs)
@@ -40,7 +40,7 @@ def test_close_waits_for_a_claim_under_way(cfg: config.Config, conn: psycopg.Con
             proceed.wait(5)  # close() is called while this claim is under way
         return rows
 
-    monkeypatch.setattr(outbox, "claim", slow_claim)
+    monkeypatch.setattr(outbox, "claim_within", slow_claim)
     link = session.Session(cfg.smpp, _Handler(), metrics.Metrics(), threading.Event())
     link.bound.set()
 
