@@ -28,13 +28,10 @@ def connect_kwargs(cfg: config.DatabaseConfig, role: str) -> dict[str, object]:
     return {
         "application_name": f"{APPLICATION_NAME}-{role}",
         "connect_timeout": max(1, round(cfg.connect_timeout_s)),
-        # Every statement here touches a handful of rows, yet with stale statistics (a fresh
-        # table, autovacuum behind) the planner can go wrong in two ways, both seen in `make bench`:
-        # jit: estimates cross jit_above_cost and compiling costs ~10 ms, 100× the statement;
-        # plan_cache_mode: a generic plan made while a table was small (a sequential scan) is
-        #   kept for the connection's life as the table grows. Planning each time costs ~0.1 ms
-        #   per statement, and the statements here each serve a whole group of messages.
-        "options": f"-c statement_timeout={cfg.statement_timeout_ms} -c jit=off -c plan_cache_mode=force_custom_plan",
+        # jit off: every statement here touches a handful of rows, yet with stale statistics (a
+        # fresh table, autovacuum behind) the planner's estimates can cross jit_above_cost, and
+        # compiling then costs ~10 ms, a hundred times the statement (seen in `make bench`).
+        "options": f"-c statement_timeout={cfg.statement_timeout_ms} -c jit=off",
     }
 
 

@@ -157,9 +157,11 @@ class Sender:
         done, self._done = self._done, []
         try:
             with db.wrap_errors(), self._pool.connection() as conn, conn.transaction():
-                self._record_settled(conn, done)
                 claimed = outbox.claim_within(conn, room, self._worker,
                                               lease_s=3 * self._cfg.smpp.response_timeout_s)
+                # Last: the mark locks its message ids until the commit, and a receipt about one
+                # of them waits for that lock (outbox.mark_submitted_many).
+                self._record_settled(conn, done)
         except BaseException:
             self._done = done + self._done  # settled next turn, not sent again
             raise
