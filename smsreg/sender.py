@@ -150,18 +150,18 @@ class Sender:
 
     def _claim_and_send(self) -> bool:
         """Settle the rows done and claim what the window and the rate allow, in one transaction
-        (one commit, one round trip for most of it); True when there may be more to claim."""
+        (one commit instead of two); True when there may be more to claim."""
         room = min(self._cfg.smpp.window - len(self._inflight), int(self._refill()))
         if room <= 0:
             return True
         done, self._done = self._done, []
         try:
             with db.wrap_errors(), self._pool.connection() as conn, conn.transaction():
+                # Settled first: a row whose lease ran out while its settlement waited (a database
+                # outage) is then no longer 'sending', so this claim cannot take it and send it again.
+                self._record_settled(conn, done)
                 claimed = outbox.claim_within(conn, room, self._worker,
                                               lease_s=3 * self._cfg.smpp.response_timeout_s)
-                # Last: the mark locks its message ids until the commit, and a receipt about one
-                # of them waits for that lock (outbox.mark_submitted_many).
-                self._record_settled(conn, done)
         except BaseException:
             self._done = done + self._done  # settled next turn, not sent again
             raise

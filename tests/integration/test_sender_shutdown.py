@@ -67,3 +67,31 @@ def test_close_waits_for_a_claim_under_way(cfg: config.Config, conn: psycopg.Con
         pool.close()
     [(state, ids)] = conn.execute("SELECT state, smsc_message_ids FROM outbound_sms").fetchall()
     assert (state, ids) == ("sent", ["0a1b2c"])
+
+
+def test_a_settlement_that_waited_past_the_lease_is_not_claimed_again(
+        cfg: config.Config, conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reply accepted by the SMSC whose settlement waited longer than the lease (a database
+    outage): settling and claiming share one transaction, and the settlement must come first,
+    or the claim takes the still-'sending' row and the citizen gets the reply twice."""
+    registrar = register.Registrar(cfg)
+    mo = register.Mo("84905000002", "8188", 0, codec.encode_text("not a registration", 0),
+                     dt.datetime.now(dt.UTC))
+    registrar.commit(conn, registrar.prepare(mo))
+    [row] = outbox.claim(conn, 10, "test", lease_s=30)
+    conn.execute("UPDATE outbound_sms SET claimed_at = now() - interval '1 hour'")  # lease long gone
+    conn.commit()
+
+    link = session.Session(cfg.smpp, _Handler(), metrics.Metrics(), threading.Event())
+    link.bound.set()
+    submitted: list[object] = []
+    monkeypatch.setattr(link, "submit", lambda **fields: submitted.append(fields) or (1, len(submitted)))
+    pool = db.make_pool(cfg.database, "test-sender", min_size=1, max_size=2)
+    try:
+        out = sender.Sender(cfg, pool, link, metrics.Metrics(), "test")
+        out._done.append(sender._Row(row, parts=1, message_ids={0: "0a1b2c"}))  # accepted, not settled
+        out._claim_and_send()
+    finally:
+        pool.close()
+    assert submitted == []
+    assert conn.execute("SELECT state, smsc_message_ids FROM outbound_sms").fetchall() == [("sent", ["0a1b2c"])]
