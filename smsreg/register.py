@@ -153,12 +153,12 @@ class Registrar:
 
     def commit_many(self, conn: psycopg.Connection[tuple[object, ...]], preps: Sequence[Prepared]) -> list[Result]:
         """record_many() in one transaction, committed (a group commit of MOs that queued up together)."""
-        with conn.pipeline(), conn.transaction():
+        with conn.transaction():
             return self.record_many(conn, preps)
 
     def record_many(self, conn: psycopg.Connection[tuple[object, ...]], preps: Sequence[Prepared]) -> list[Result]:
-        """The statements of commit() for several MOs in the caller's transaction, batched into a
-        few round trips. Each MO is decided as if the MOs had been committed one by one, in order:
+        """The statements of commit() for several MOs in the caller's transaction, the inbound and
+        reply rows in one statement. Each MO is decided as if the MOs had been committed one by one, in order:
         an identical MO earlier in the group is its redelivery, an earlier valid request its
         duplicate. psycopg errors propagate; one failing MO fails them all (retry them singly)."""
         if not preps:
@@ -180,7 +180,8 @@ class Registrar:
                 first.setdefault(key, i)
                 decided.append((Outcome.OK, None))  # placeholder until the accounts are inserted
                 pending.append(i)
-        self._decide_many(conn, preps, pending, decided)
+        for i in pending:  # in order: each sees the accounts the earlier ones created
+            decided[i] = self._decide(conn, preps[i])
         return self._store_many(conn, preps, keys, decided)
 
     def _recent(self, conn: psycopg.Connection[tuple[object, ...]], preps: Sequence[Prepared],
@@ -194,25 +195,6 @@ class Registrar:
         since = min(p.mo.received_at for p in preps) - dt.timedelta(seconds=window)
         rows = conn.execute(sql.Q["find_redeliveries"], {"keys": unique, "since": since}).fetchall()
         return {bytes(k): (at, int(i)) for k, at, i in rows}  # type: ignore[call-overload, misc]
-
-    def _decide_many(self, conn: psycopg.Connection[tuple[object, ...]], preps: Sequence[Prepared],
-                     pending: list[int], decided: list[tuple[Outcome, int | None] | int]) -> None:
-        """_decide() for each pending MO: the account inserts go out together; conflicts are then
-        classified one by one, each in a snapshot that sees every earlier insert."""
-        inserts = {}
-        for i in pending:
-            params = self._account_params(preps[i])
-            if params is None:
-                decided[i] = self._decide(conn, preps[i])
-            else:
-                inserts[i] = (params, conn.execute(sql.Q["insert_account"], params))
-        for i, (params, cursor) in inserts.items():
-            row = cursor.fetchone()
-            if row is not None:
-                decided[i] = (Outcome.OK, _int(row[0]))
-                continue
-            taken = conn.execute(sql.Q["classify_conflict"], params).fetchone()
-            decided[i] = (Outcome.DUPLICATE_ID if taken and taken[0] else Outcome.DUPLICATE_PHONE), None
 
     def _store_many(self, conn: psycopg.Connection[tuple[object, ...]], preps: Sequence[Prepared], keys: list[bytes],
                     decided: list[tuple[Outcome, int | None] | int]) -> list[Result]:
